@@ -1,0 +1,17 @@
+"""kinema: image-to-video diffusion — train, sample, evaluate and serve I2V models.
+
+The public API is small: ``kinema.load(path)`` returns a pipeline, and calling the pipeline
+with an image (and optional prompt, last frame, motion amount...) returns video frames.
+"""
+
+__version__ = "0.1.0"
+
+
+def load(path=None, **kwargs):
+    """Load a pipeline from a kinema safetensors checkpoint (see ``kinema.sampling.pipeline``)."""
+    from kinema.sampling.pipeline import load_pipeline
+
+    return load_pipeline(path, **kwargs)
+
+
+__all__ = ["__version__", "load"]

@@ -1,0 +1,244 @@
+"""``kinema <verb>``: a thin command line over the public API (no model logic here).
+
+Exit codes: 0 success, 2 bad input or usage (one line on stderr, no traceback), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from kinema import __version__
+from kinema.errors import KinemaError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2 (argparse's own convention too)
+        self.exit(EXIT_USAGE, f"kinema: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="kinema", description="Image-to-video diffusion: train, animate, evaluate.")
+    p.add_argument("--version", action="version", version=f"kinema {__version__}")
+    sub = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    _add_train(sub)
+    _add_animate(sub)
+    _add_info(sub)
+    _add_data(sub)
+    return p
+
+
+def _add_train(sub) -> None:
+    t = sub.add_parser("train", help="train a model from a config file or preset")
+    t.add_argument("config", help="a JSON/YAML config file, or a preset name (e.g. toy)")
+    t.add_argument("--out", required=True, help="run directory (checkpoints, logs, model.safetensors)")
+    t.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set optim.lr=1e-4 (repeatable)")
+    t.add_argument("--max-steps", type=int, default=None, help="stop after this many global steps (resumable)")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.safetensors")
+    t.add_argument("--dry-run", action="store_true", help="validate the config and build the model, then stop")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_train)
+
+
+def _add_animate(sub) -> None:
+    a = sub.add_parser("animate", help="animate an image into a video")
+    a.add_argument("image", nargs="?", default=None, help="input image (omit with --text-only for text-to-video)")
+    a.add_argument("-o", "--output", required=True, help="output video (.mp4, .webm, .gif, or a folder for png)")
+    a.add_argument("--model", default=None, help="a kinema model .safetensors (default: the bundled model)")
+    a.add_argument("--prompt", default="", help="text describing the motion")
+    a.add_argument("--last-frame", default=None, help="image the video must end on (transition)")
+    a.add_argument("--loop", action="store_true", help="end on the input image (seamless loop)")
+    a.add_argument("--text-only", action="store_true", help="no input image: text-to-video")
+    a.add_argument("--frames", type=int, default=None)
+    a.add_argument("--fps", type=float, default=None)
+    a.add_argument("--size", default=None, help="WxH, e.g. 64x64 (default: the model's trained size)")
+    a.add_argument("--steps", type=int, default=None)
+    a.add_argument("--sampler", default=None, help="euler, heun, dpmpp_2m, ddim, ddpm, euler_a, flow_euler, flow_heun")
+    a.add_argument("--guidance", type=float, default=1.0, help="text guidance scale (1 = off)")
+    a.add_argument("--image-guidance", type=float, default=1.0, help="image guidance scale (1 = off)")
+    a.add_argument("--guidance-ramp", default=None, help="MIN,MAX per-frame guidance ramp (SVD style)")
+    a.add_argument("--noise-prior", default="iid", help="iid | lowfreq | image_noise")
+    a.add_argument("--noise-aug", type=float, default=0.0, help="noise level added to the input frames")
+    a.add_argument("--motion", type=float, default=None, help="motion amount (as in the training data)")
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--format", choices=["mp4", "webm", "gif", "png"], default=None)
+    a.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    a.add_argument("--allow-unsafe-checkpoint", action="store_true",
+                   help="allow loading a pickle checkpoint (can execute code: trusted files only)")
+    a.set_defaults(func=cmd_animate)
+
+
+def _add_info(sub) -> None:
+    i = sub.add_parser("info", help="print a checkpoint's embedded config and parameter count")
+    i.add_argument("checkpoint", nargs="?", default=None, help="default: the bundled model")
+    i.set_defaults(func=cmd_info)
+
+
+def _add_data(sub) -> None:
+    d = sub.add_parser("data", help="datasets: kinema world, scanning, latent caching, previews")
+    dsub = d.add_subparsers(dest="data_verb", required=True, parser_class=_Parser)
+    w = dsub.add_parser("world", help="export kinema world clips to disk")
+    w.add_argument("--n", type=int, required=True)
+    w.add_argument("--out", required=True)
+    w.add_argument("--split", choices=["train", "val", "test"], default="train")
+    w.add_argument("--seed", type=int, default=0)
+    w.add_argument("--size", default=None, help="WxH")
+    w.add_argument("--frames", type=int, default=None)
+    w.add_argument("--fps", type=float, default=None)
+    w.add_argument("--format", choices=["mp4", "webm", "gif", "png"], default="mp4")
+    w.set_defaults(func=cmd_data_world)
+    s = dsub.add_parser("scan", help="validate and probe videos, compute motion scores, write a manifest")
+    s.add_argument("source", help="a folder of videos/images or a CSV/JSONL manifest")
+    s.add_argument("--out", required=True, help="manifest.jsonl to write")
+    s.add_argument("--no-motion", action="store_true", help="skip motion scores")
+    s.set_defaults(func=cmd_data_scan)
+    c = dsub.add_parser("cache-latents", help="encode clips once with an autoencoder into safetensors shards")
+    c.add_argument("manifest")
+    c.add_argument("--vae", required=True, help="autoencoder or model .safetensors")
+    c.add_argument("--out", required=True)
+    c.add_argument("--size", default="64x64")
+    c.add_argument("--frames", type=int, default=16)
+    c.set_defaults(func=cmd_data_cache)
+    v = dsub.add_parser("preview", help="write a contact sheet of sample clips")
+    v.add_argument("source")
+    v.add_argument("--out", default="preview.png")
+    v.add_argument("--n", type=int, default=8)
+    v.set_defaults(func=cmd_data_preview)
+
+
+# ---- verbs ------------------------------------------------------------------------------------
+
+def cmd_train(args) -> int:
+    from kinema.train import Trainer, load_config
+
+    config = load_config(args.config, args.overrides)
+    trainer = Trainer(config, args.out, resume=args.resume, max_steps=args.max_steps, progress=not args.no_progress)
+    if args.dry_run:
+        from kinema.train.components import count_params
+
+        print(json.dumps(trainer.c.model_config, indent=2))
+        print(f"dry run: {count_params(trainer.c.backbone):,} backbone parameters, {config.total_steps} steps")
+        return EXIT_OK
+    state = trainer.run()
+    print(f"done: step {state.step}, {state.seconds:.1f}s; outputs in {args.out}")
+    return EXIT_OK
+
+
+def cmd_animate(args) -> int:
+    import kinema
+
+    if args.image is None and not args.text_only:
+        raise KinemaError("give an IMAGE to animate, or --text-only for text-to-video")
+    pipe = kinema.load(args.model, device=args.device, allow_unsafe=args.allow_unsafe_checkpoint)
+    result = pipe(
+        None if args.text_only else args.image, args.prompt, last_frame=args.last_frame, loop=args.loop,
+        frames=args.frames, fps=args.fps, size=_parse_size(args.size), steps=args.steps, sampler=args.sampler,
+        guidance=args.guidance, image_guidance=args.image_guidance, guidance_ramp=_parse_pair(args.guidance_ramp),
+        noise_prior=args.noise_prior, noise_aug=args.noise_aug, motion=args.motion, seed=args.seed)
+    out = result.save(args.output, fmt=args.format)
+    print(f"wrote {out} ({result.frames.shape[0]} frames, {result.params['seconds']}s)")
+    return EXIT_OK
+
+
+def cmd_info(args) -> int:
+    from kinema.checkpoint import load_checkpoint, read_metadata
+    from kinema.sampling.pipeline import default_model_path
+
+    path = Path(args.checkpoint) if args.checkpoint else default_model_path()
+    config, info = read_metadata(path)
+    tensors, _, _ = load_checkpoint(path)
+    groups: dict[str, int] = {}
+    for k, v in tensors.items():
+        groups[k.split(".")[0]] = groups.get(k.split(".")[0], 0) + v.numel()
+    print(json.dumps({"path": str(path), "parameters": groups, "info": info, "config": config}, indent=2))
+    return EXIT_OK
+
+
+def cmd_data_world(args) -> int:
+    from dataclasses import replace
+
+    from kinema.data.world import WorldConfig, export_world
+
+    cfg = WorldConfig()
+    if args.size:
+        cfg = replace(cfg, size=_parse_size(args.size))
+    if args.frames:
+        cfg = replace(cfg, frames=args.frames)
+    if args.fps:
+        cfg = replace(cfg, fps=args.fps)
+    manifest = export_world(cfg, args.n, args.out, split=args.split, seed=args.seed, fmt=args.format)
+    print(f"wrote {args.n} clips; manifest {manifest}")
+    return EXIT_OK
+
+
+def cmd_data_scan(args) -> int:
+    from kinema.data.real import scan
+
+    summary = scan(args.source, args.out, compute_motion=not args.no_motion)
+    print(summary.report() if hasattr(summary, "report") else summary)
+    return EXIT_OK
+
+
+def cmd_data_cache(args) -> int:
+    from kinema.data.real import cache_latents_cli
+
+    cache_latents_cli(args.manifest, args.vae, args.out, size=_parse_size(args.size), frames=args.frames)
+    return EXIT_OK
+
+
+def cmd_data_preview(args) -> int:
+    from kinema.data.real import contact_sheet
+
+    out = contact_sheet(args.source, args.out, n=args.n)
+    print(f"wrote {out}")
+    return EXIT_OK
+
+
+def _parse_size(text: str | None):
+    if text is None:
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise KinemaError(f"size {text!r} must look like WIDTHxHEIGHT, e.g. 64x64") from None
+    if w <= 0 or h <= 0:
+        raise KinemaError(f"size {text!r} must be positive")
+    return (w, h)
+
+
+def _parse_pair(text: str | None):
+    if text is None:
+        return None
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise KinemaError(f"--guidance-ramp {text!r} must look like MIN,MAX") from None
+    return (lo, hi)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KinemaError as e:
+        print(f"kinema: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("kinema: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the last resort: one line, exit 1, traceback on request
+        if os.environ.get("KINEMA_DEBUG"):
+            raise
+        print(f"kinema: internal error: {type(e).__name__}: {e} (set KINEMA_DEBUG=1 for a traceback)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

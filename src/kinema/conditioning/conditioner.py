@@ -1,0 +1,153 @@
+"""The conditioner: user conditions -> ConditionBatch routes (survey Eq. 12-15).
+
+Each condition m is encoded by its own encoder E_m, projected to a route P_m and scaled by a
+strength gamma_m (Eq. 14); the backbone aggregates the routes (Eq. 15):
+
+* known frames: VAE latents times ``mask * strength``, concatenated with that mask (Eq. 12);
+* prompt: text-encoder tokens for cross-attention (Eq. 13);
+* fps, motion amount, noise-augmentation level: raw scalars on the vector route.
+
+The same code builds the training batch (task mix + condition dropout for classifier-free
+guidance) and the sampling batch (from :class:`Conditions`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from kinema.conditioning.batch import VECTOR_FIELDS, ConditionBatch
+from kinema.conditioning.spec import Conditions
+from kinema.conditioning.tasks import TaskMix, sample_tasks
+from kinema.config import check_range
+
+
+@dataclass
+class ConditionerConfig:
+    text_encoder: str = "minilm"  # "minilm" | "null" | "null:<dim>" | local HF path
+    text_max_length: int = 32  # tokens kept per prompt
+    drop_image: float = 0.1  # P(drop known frames) in training, for image guidance
+    drop_text: float = 0.1  # P(drop prompt) in training, for text guidance
+    drop_motion: float = 0.1  # P(drop the motion amount) -> the unconditional motion default
+    fps_scale: float = 0.1  # vector value = fps * fps_scale
+    motion_scale: float = 10.0  # vector value = 1 + motion * motion_scale (0 = no motion given)
+    noise_aug_prob: float = 0.5  # P(noise-augment the known frames) in training
+    noise_aug_mean: float = -3.0  # log-normal level ln(sigma_aug) ~ N(mean, std) (SVD)
+    noise_aug_std: float = 0.5
+    task_mix: TaskMix = field(default_factory=TaskMix)
+
+    def __post_init__(self) -> None:
+        for key in ("drop_image", "drop_text", "drop_motion", "noise_aug_prob"):
+            check_range(key, getattr(self, key), 0.0, 1.0)
+        check_range("text_max_length", self.text_max_length, 1, 512)
+
+
+class Conditioner:
+    """Builds ConditionBatch routes from latents, masks, prompts and scalar controls."""
+
+    def __init__(self, config: ConditionerConfig, text_encoder=None):
+        self.config = config
+        self._text = text_encoder
+
+    # -- encoders ------------------------------------------------------------------------------
+    @property
+    def text_encoder(self):
+        if self._text is None:
+            from kinema.text import get_text_encoder
+
+            self._text = get_text_encoder(self.config.text_encoder, max_length=self.config.text_max_length)
+        return self._text
+
+    @property
+    def text_dim(self) -> int:
+        return self.text_encoder.dim
+
+    def encode_text(self, prompts: list[str]) -> tuple[Tensor, Tensor]:
+        tokens, mask = self.text_encoder.encode(list(prompts))
+        return tokens.float(), mask.bool()
+
+    def vector(self, fps: Tensor, motion: Tensor | None, noise_aug: Tensor) -> Tensor:
+        """(B,) scalars -> (B, V) in VECTOR_FIELDS order. A missing motion amount is 0."""
+        c = self.config
+        motion_v = torch.zeros_like(fps) if motion is None else 1.0 + motion.float() * c.motion_scale
+        parts = {"fps": fps.float() * c.fps_scale, "motion": motion_v, "noise_aug": noise_aug.float()}
+        return torch.stack([parts[k] for k in VECTOR_FIELDS], dim=1)
+
+    @staticmethod
+    def concat(known: Tensor, mask: Tensor) -> Tensor:
+        """Eq. 12 route. known (B, C, T, h, w) latents, mask (B, T) in [0, 1] -> (B, C+1, T, h, w)."""
+        m = mask.to(known.dtype)[:, None, :, None, None].expand(-1, 1, -1, *known.shape[-2:])
+        return torch.cat([known * m, m], dim=1)
+
+    # -- training ------------------------------------------------------------------------------
+    def training_batch(
+        self,
+        latents: Tensor,  # (B, C, T, h, w) clean latents of the clip
+        prompts: list[str],
+        fps: Tensor,  # (B,)
+        motion: Tensor | None,  # (B,) or None when the data has no motion score
+        generator: torch.Generator,
+    ) -> tuple[ConditionBatch, Tensor]:
+        """Draw a task per sample, noise-augment the known frames, drop conditions for CFG.
+
+        Returns (cond, mask (B, T)).
+        """
+        B, _, T = latents.shape[:3]
+        c = self.config
+        modes, mask = sample_tasks(B, T, c.task_mix, generator)  # mask (B, T)
+        mask = mask.to(latents.device)
+        known = _loopify(latents, modes)
+        aug = _draw_noise_aug(B, c, generator).to(latents.device)
+        eps = torch.randn(known.shape, generator=generator).to(latents.device)
+        known = known + aug.view(B, 1, 1, 1, 1) * eps
+        tokens, tmask = self.encode_text(prompts)
+        drop = lambda p: torch.rand(B, generator=generator) < p  # noqa: E731
+        vec = self.vector(fps, motion, aug)
+        if motion is not None:  # a dropped motion amount reads as "not given" (0)
+            vec[:, VECTOR_FIELDS.index("motion")] *= (~drop(c.drop_motion)).float().to(vec.device)
+        cond = ConditionBatch(concat=self.concat(known, mask), tokens=tokens.to(latents.device),
+                              token_mask=tmask.to(latents.device), vector=vec.to(latents.device))
+        cond = cond.drop_image(drop(c.drop_image)).drop_text(drop(c.drop_text))
+        return cond, mask
+
+    # -- sampling ------------------------------------------------------------------------------
+    def sampling_batch(
+        self,
+        conditions: Conditions,
+        num_frames: int,
+        known_latents: list[Tensor],  # one (C, h, w) latent per conditions.frames entry
+        latent_shape: tuple[int, int, int],  # (C, h, w)
+        generator: torch.Generator | None = None,
+    ) -> ConditionBatch:
+        """One sample's ConditionBatch (B = 1) from user conditions and encoded frames."""
+        C, h, w = latent_shape
+        known = torch.zeros(1, C, num_frames, h, w)
+        mask = torch.zeros(1, num_frames)
+        for i, frame, z in zip(conditions.resolved_indices(num_frames), conditions.frames, known_latents):
+            known[0, :, i] = z
+            mask[0, i] = frame.strength
+        if conditions.noise_aug > 0:
+            eps = torch.randn(known.shape, generator=generator)
+            known = known + conditions.noise_aug * eps
+        tokens, tmask = self.encode_text([conditions.prompt])
+        motion = None if conditions.motion is None else torch.tensor([conditions.motion])
+        vec = self.vector(torch.tensor([conditions.fps]), motion, torch.tensor([conditions.noise_aug]))
+        return ConditionBatch(concat=self.concat(known, mask), tokens=tokens, token_mask=tmask, vector=vec)
+
+
+def _loopify(latents: Tensor, modes: list[str]) -> Tensor:
+    """Known latents for the drawn tasks: a ``loop`` sample shows frame 0 again as its last frame."""
+    known = latents.clone()
+    for b, mode in enumerate(modes):
+        if mode == "loop":
+            known[b, :, -1] = known[b, :, 0]
+    return known
+
+
+def _draw_noise_aug(batch: int, c: ConditionerConfig, generator: torch.Generator) -> Tensor:
+    """SVD-style log-normal noise-augmentation levels; 0 for samples not augmented."""
+    level = torch.exp(c.noise_aug_mean + c.noise_aug_std * torch.randn(batch, generator=generator))
+    use = torch.rand(batch, generator=generator) < c.noise_aug_prob
+    return level * use

@@ -1,0 +1,20 @@
+"""Device policy: CPU + float32 by default, the GPU when asked for or when ``auto`` finds one."""
+
+from __future__ import annotations
+
+import torch
+
+from kinema.errors import ConfigError, DeviceError
+
+
+def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
+    """``auto`` -> cuda:local_rank when a GPU exists, else cpu. A CUDA request without a GPU is an error."""
+    if name == "auto":
+        return torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise DeviceError(f"device={name!r} requested but this machine has no CUDA GPU (use --device cpu)")
+        return torch.device(name if ":" in name else f"cuda:{local_rank}")
+    if name == "cpu":
+        return torch.device("cpu")
+    raise ConfigError(f"device={name!r} is not one of ['auto', 'cpu', 'cuda', 'cuda:N']")

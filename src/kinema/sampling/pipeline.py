@@ -1,0 +1,240 @@
+"""The image-to-video pipeline: conditions in, frames out (survey Eq. 1-2 at inference).
+
+``pipeline(image, prompt=...)`` runs numbered steps, each a helper:
+
+1. resolve the request against the model's trained defaults (size, frames, fps, sampler);
+2. load and fit the input images (first frame, last frame, keyframes);
+3. encode the known frames to latents;
+4. build the ConditionBatch (known latents + mask, text tokens, scalar controls);
+5. draw the initial noise from the chosen noise prior and scale it to sigma_max;
+6. wrap the denoiser with classifier-free guidance;
+7. integrate with the chosen sampler;
+8. decode the latents and convert to uint8 frames.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from kinema import __version__
+from kinema.conditioning.conditioner import Conditioner
+from kinema.conditioning.spec import Conditions, KnownFrame
+from kinema.config import check_range
+from kinema.errors import ConfigError
+
+
+@dataclass
+class GenerationRequest:
+    """Everything one generation depends on; recorded in the output's provenance."""
+
+    prompt: str = ""
+    frames: int | None = None  # None = the model's trained frame count
+    fps: float | None = None
+    size: tuple[int, int] | None = None  # (W, H); None = the model's trained size
+    steps: int | None = None
+    sampler: str | None = None
+    guidance: float = 1.0  # text guidance scale (1 = off)
+    image_guidance: float = 1.0  # image guidance scale (1 = off)
+    guidance_ramp: tuple[float, float] | None = None  # per-frame (min, max) as in SVD
+    guidance_rescale: float = 0.0
+    noise_prior: str = "iid"
+    noise_aug: float = 0.0
+    motion: float | None = None
+    loop: bool = False
+    seed: int = 0
+
+
+@dataclass
+class VideoResult:
+    frames: np.ndarray  # (T, H, W, 3) uint8
+    fps: float
+    params: dict[str, Any] = field(default_factory=dict)  # provenance: model, seed, conditions, sampler
+
+    def save(self, path, fmt: str | None = None) -> Path:
+        from kinema.video import write_video
+
+        return write_video(path, self.frames, self.fps, fmt=fmt, metadata=self.params)
+
+
+class I2VPipeline:
+    """Backbone + parameterization + autoencoder + conditioner, sampled with kinema's samplers."""
+
+    def __init__(self, backbone: nn.Module, param, autoencoder: nn.Module, conditioner: Conditioner,
+                 model_config: dict[str, Any], info: dict[str, Any] | None = None,
+                 device: torch.device | str = "cpu", model_id: str = "unknown"):
+        from kinema.diffusion import Denoiser
+
+        self.device = torch.device(device)
+        self.backbone = backbone.to(self.device).eval()
+        self.autoencoder = autoencoder.to(self.device).eval()
+        self.param, self.conditioner = param, conditioner
+        self.denoiser = Denoiser(self.backbone, param)
+        self.model_config, self.info, self.model_id = model_config, info or {}, model_id
+
+    @torch.no_grad()
+    def __call__(self, image=None, prompt: str = "", *, last_frame=None, keyframes: dict[int, Any] | None = None,
+                 callback: Callable | None = None, **options) -> VideoResult:
+        t0 = time.perf_counter()
+        req = self._resolve(GenerationRequest(prompt=prompt, **options))  # 1
+        frames = self._known_frames(req, image, last_frame, keyframes)  # 2
+        latents = [self._encode_frame(f.image) for f in frames]  # 3
+        conds = Conditions(frames=frames, prompt=req.prompt, fps=req.fps, motion=req.motion, noise_aug=req.noise_aug)
+        gen = torch.Generator().manual_seed(req.seed)
+        C, h, w = self._latent_shape(req)
+        cond = self.conditioner.sampling_batch(conds, req.frames, latents, (C, h, w), gen).to(self.device)  # 4
+        sigmas = self._sigmas(req)
+        x = self._initial_state(req, (1, C, req.frames, h, w), latents, frames, sigmas, gen)  # 5
+        denoise = self._guided(req, sigmas)  # 6
+        x0 = self._sample(req, denoise, x, sigmas, cond, gen, callback)  # 7
+        video = self._decode(x0)  # 8
+        params = self._provenance(req, frames, time.perf_counter() - t0)
+        return VideoResult(frames=video, fps=req.fps, params=params)
+
+    # ---- 1. request ----------------------------------------------------------------------------
+    def _resolve(self, req: GenerationRequest) -> GenerationRequest:
+        v, d = self.model_config["video"], self.model_config["diffusion"]
+        req.frames = req.frames or int(v["frames"])
+        req.fps = float(req.fps or v["fps"])
+        req.size = tuple(req.size or v["size"])
+        req.steps = req.steps or int(d.get("sample_steps", 25))
+        req.sampler = req.sampler or d.get("sampler", "euler")
+        check_range("frames", req.frames, 1, 512)
+        check_range("steps", req.steps, 1, 1000)
+        check_range("guidance", req.guidance, 0.0, 50.0)
+        check_range("image_guidance", req.image_guidance, 0.0, 50.0)
+        ds = int(getattr(self.autoencoder, "downsample", 1)) * self._patch_multiple()
+        W, H = req.size
+        if W % ds or H % ds or W < ds or H < ds:
+            raise ConfigError(f"size {W}x{H} must be a positive multiple of {ds} for this model")
+        check_range("width*height", W * H, 1, 4096 * 4096)
+        return req
+
+    def _patch_multiple(self) -> int:
+        cfg = self.model_config["backbone"]["config"]
+        levels = len(cfg.get("channel_mult", [1])) if self.model_config["backbone"]["kind"] == "unet3d" else 1
+        patch = cfg.get("patch_size", [1, 1, 1])
+        return max(2 ** (levels - 1), int(patch[-1]) if isinstance(patch, (list, tuple)) else int(patch))
+
+    # ---- 2-3. known frames ---------------------------------------------------------------------
+    def _known_frames(self, req, image, last_frame, keyframes) -> list[KnownFrame]:
+        from kinema.video import load_image
+
+        size = tuple(req.size)
+        frames = []
+        if image is not None:
+            frames.append(KnownFrame(0, _as_image(image, size, load_image)))
+        if req.loop:
+            if image is None:
+                raise ConfigError("loop=True needs an input image (the loop starts and ends on it)")
+            frames.append(KnownFrame(-1, frames[0].image))
+        elif last_frame is not None:
+            frames.append(KnownFrame(-1, _as_image(last_frame, size, load_image)))
+        for idx, img in (keyframes or {}).items():
+            frames.append(KnownFrame(int(idx), _as_image(img, size, load_image)))
+        return frames
+
+    def _encode_frame(self, image: Tensor) -> Tensor:
+        x = image.to(self.device)[None, :, None]  # (3, H, W) -> (1, 3, 1, H, W)
+        return self.autoencoder.encode(x)[0, :, 0].cpu()  # (C, h, w)
+
+    def _latent_shape(self, req) -> tuple[int, int, int]:
+        ds = int(getattr(self.autoencoder, "downsample", 1))
+        W, H = req.size
+        return int(self.autoencoder.latent_channels), H // ds, W // ds
+
+    # ---- 5. noise --------------------------------------------------------------------------------
+    def _sigmas(self, req) -> Tensor:
+        from kinema.diffusion import get_sigmas
+
+        opts = {}
+        if self.param.process == "flow":
+            C, h, w = self._latent_shape(req)
+            opts["num_tokens"] = h * w * req.frames
+        return get_sigmas(self.param, req.steps, **opts).float()
+
+    def _initial_state(self, req, shape, latents, frames, sigmas, gen) -> Tensor:
+        from kinema.sampling.noise_priors import make_initial_noise
+
+        first = None
+        if frames and frames[0].index == 0:
+            first = latents[0][None]  # (1, C, h, w)
+        noise = make_initial_noise(req.noise_prior, shape, generator=gen, first_latent=first,
+                                   sigma_max=float(sigmas[0]), process=self.param.process)
+        return self.param.prior(noise, sigmas[0]).to(self.device)
+
+    # ---- 6-7. guidance and sampler -------------------------------------------------------------
+    def _guided(self, req, sigmas):
+        from kinema.sampling.guidance import GuidanceConfig, guided_denoiser
+
+        cfg = GuidanceConfig(text_scale=req.guidance, image_scale=req.image_guidance,
+                             frame_ramp=req.guidance_ramp, rescale=req.guidance_rescale)
+        return guided_denoiser(self.denoiser, cfg, sigmas=sigmas)
+
+    def _sample(self, req, denoise, x, sigmas, cond, gen, callback) -> Tensor:
+        from kinema.sampling.samplers import SAMPLERS, check_sampler
+
+        check_sampler(req.sampler, self.param)
+        return SAMPLERS[req.sampler](denoise, x, sigmas.to(self.device), cond=cond, generator=gen, callback=callback)
+
+    # ---- 8. decode -------------------------------------------------------------------------------
+    def _decode(self, latents: Tensor) -> np.ndarray:
+        H, W = latents.shape[-2] * self.autoencoder.downsample, latents.shape[-1] * self.autoencoder.downsample
+        big = H * W > 256 * 256 and hasattr(self.autoencoder, "decode_tiled")
+        video = self.autoencoder.decode_tiled(latents) if big else self.autoencoder.decode(latents)
+        video = video[0].clamp(-1, 1).permute(1, 2, 3, 0)  # (3, T, H, W) -> (T, H, W, 3)
+        return ((video + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
+
+    def _provenance(self, req, frames, seconds) -> dict[str, Any]:
+        r = asdict(req)
+        r["size"] = list(req.size)
+        return {"kinema_version": __version__, "model": self.model_id, "request": r,
+                "known_frames": [{"index": f.index, "strength": f.strength} for f in frames],
+                "parameterization": self.model_config["diffusion"]["parameterization"],
+                "seconds": round(seconds, 3)}
+
+
+def _as_image(value, size, load_image) -> Tensor:
+    if isinstance(value, Tensor):
+        if value.dim() != 3 or value.shape[0] != 3:
+            raise ConfigError(f"image tensor must be (3, H, W) in [-1, 1], got {tuple(value.shape)}")
+        return torch.nn.functional.interpolate(value[None].float(), size=(size[1], size[0]), mode="bilinear",
+                                               align_corners=False, antialias=True)[0]
+    return load_image(value, size=size)
+
+
+def load_pipeline(path=None, device: str = "auto", allow_unsafe: bool = False, text_encoder=None) -> I2VPipeline:
+    """Build a pipeline from a kinema checkpoint (``model.safetensors``); None = the shipped default."""
+    from kinema import build
+    from kinema.checkpoint import load_checkpoint, sha256_file, subdict
+    from kinema.device import resolve_device
+
+    path = Path(path) if path is not None else default_model_path()
+    tensors, config, info = load_checkpoint(path, allow_unsafe=allow_unsafe)
+    if "backbone" not in config:
+        raise ConfigError(f"{path}: checkpoint config has no 'backbone' entry; is it a kinema model file?")
+    backbone = build.build_backbone(config["backbone"])
+    backbone.load_state_dict(subdict(tensors, "backbone"))
+    autoencoder = build.build_autoencoder(config["autoencoder"])
+    autoencoder.load_state_dict(subdict(tensors, "autoencoder"))
+    conditioner = build.build_conditioner(config["conditioner"], text_encoder)
+    param = build.build_parameterization(config["diffusion"])
+    model_id = f"{path.name}@sha256:{sha256_file(path)[:16]}"
+    return I2VPipeline(backbone, param, autoencoder, conditioner, config, info, resolve_device(device), model_id)
+
+
+def default_model_path() -> Path:
+    """The model shipped inside the package (kinema/assets/default_model.safetensors)."""
+    from kinema.errors import InputError
+
+    p = Path(__file__).resolve().parent.parent / "assets" / "default_model.safetensors"
+    if not p.exists():
+        raise InputError("no default model is bundled with this kinema build; pass --model CKPT "
+                         "(train one with `kinema train toy --out runs/toy`)")
+    return p

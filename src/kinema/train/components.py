@@ -1,0 +1,107 @@
+"""Build the modules one training run needs from its TrainConfig."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from kinema import build
+from kinema.conditioning.conditioner import Conditioner
+from kinema.config import to_dict
+from kinema.train.config import TrainConfig
+
+
+@dataclass
+class Components:
+    autoencoder: nn.Module
+    conditioner: Conditioner
+    backbone: nn.Module
+    param: Any  # kinema.diffusion Parameterization
+    model_config: dict[str, Any]  # what a checkpoint embeds to rebuild these at inference
+
+
+def autoencoder_spec(config: TrainConfig) -> dict[str, Any]:
+    """{"kind", "config"} of the autoencoder: a preset, or read from a trained file's header."""
+    spec = config.autoencoder
+    if spec.path:
+        from kinema.checkpoint import read_metadata
+
+        saved, _ = read_metadata(spec.path)
+        return {"kind": saved.get("kind", "kl"), "config": saved.get("config", saved)}
+    if spec.kind == "identity":
+        return {"kind": "identity", "config": {}}
+    from kinema.vae import VAE_PRESETS
+
+    from kinema.errors import ConfigError
+
+    if spec.preset not in VAE_PRESETS:
+        raise ConfigError(f"autoencoder.preset={spec.preset!r} is not one of {sorted(VAE_PRESETS)}")
+    base = VAE_PRESETS[spec.preset]
+    base = to_dict(base() if callable(base) else base) if not isinstance(base, dict) else dict(base)
+    base.update(spec.overrides)
+    return {"kind": spec.kind, "config": base}
+
+
+def build_components(config: TrainConfig, text_encoder=None) -> Components:
+    ae_spec = autoencoder_spec(config)
+    autoencoder = build.build_autoencoder(ae_spec)
+    if config.autoencoder.path:
+        from kinema.checkpoint import load_checkpoint, subdict
+
+        tensors, _, _ = load_checkpoint(config.autoencoder.path)
+        state = subdict(tensors, "autoencoder") or tensors
+        autoencoder.load_state_dict(state)
+    conditioner = build.build_conditioner(to_dict(config.conditioner), text_encoder)
+    bb_cfg = build.resolve_backbone_config(
+        config.model.kind, config.model.preset, dict(config.model.overrides),
+        latent_channels=autoencoder.latent_channels, text_dim=conditioner.text_dim)
+    if config.gradient_checkpointing:
+        bb_cfg["gradient_checkpointing"] = True
+    bb_spec = {"kind": config.model.kind, "config": bb_cfg}
+    backbone = build.build_backbone(bb_spec)
+    diffusion = to_dict(config.diffusion)
+    param = build.build_parameterization(diffusion)
+    model_config = {
+        "backbone": bb_spec, "diffusion": diffusion, "autoencoder": ae_spec,
+        "conditioner": to_dict(config.conditioner),
+        "video": {"size": list(config.data.size), "frames": config.data.frames, "fps": config.data.fps},
+    }
+    return Components(autoencoder, conditioner, backbone, param, model_config)
+
+
+def select_trainable(model: nn.Module, rule: str) -> list[nn.Parameter]:
+    """Mark which parameters train: all | temporal | spatial | lora | comma-separated substrings."""
+    names = [n for n, _ in model.named_parameters()]
+    if rule == "all":
+        keep = set(names)
+    elif rule == "temporal":
+        keep = {n for n in names if "temporal" in n}
+    elif rule == "spatial":
+        keep = {n for n in names if "temporal" not in n and "lora" not in n}
+    elif rule == "lora":
+        keep = {n for n in names if "lora" in n}
+    else:
+        subs = [s.strip() for s in rule.split(",") if s.strip()]
+        keep = {n for n in names if any(s in n for s in subs)}
+    if not keep:
+        from kinema.errors import ConfigError
+
+        raise ConfigError(f"trainable={rule!r} selects no parameter of the model")
+    params = []
+    for n, p in model.named_parameters():
+        p.requires_grad_(n in keep)
+        if n in keep:
+            params.append(p)
+    return params
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def step_generator(seed: int, step: int, rank: int, salt: int = 0) -> torch.Generator:
+    """The CPU generator for one step's random draws: a pure function of (seed, step, rank)."""
+    return torch.Generator().manual_seed((seed * 1_000_003 + step * 7919 + rank * 104_729 + salt) % (2**63))

@@ -1,0 +1,176 @@
+"""The training configuration: typed dataclasses, named presets, stages as data (rule 4).
+
+A run is a list of stages. Each stage says what trains (all / temporal layers / spatial layers
+/ LoRA / the autoencoder), on what data, at what size and frame count, with which task mix,
+for how many steps. Image pre-training -> video -> higher resolution, or LoRA fine-tuning of a
+frozen model, are different stage lists, not different scripts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kinema.conditioning.conditioner import ConditionerConfig
+from kinema.conditioning.tasks import TaskMix
+from kinema.config import apply_overrides, check_choice, check_range, from_dict, to_dict
+from kinema.errors import ConfigError, InputError
+
+
+@dataclass
+class ModelSpec:
+    kind: str = "unet3d"  # backbone family: "unet3d" | "stdit"
+    preset: str = "tiny"  # a name in kinema.models.PRESETS[kind]
+    overrides: dict[str, Any] = field(default_factory=dict)  # fields of the backbone config
+
+
+@dataclass
+class DiffusionSpec:
+    parameterization: str = "v"  # eps | v | x0 | flow | edm
+    schedule: str = "cosine"  # VP betas for eps/v/x0: linear | scaled_linear | cosine
+    density: str = "uniform"  # training noise levels: uniform | lognormal | logitnormal
+    weighting: str = "native"  # native | min_snr | edm | uniform
+    min_snr_gamma: float = 5.0
+    sampler: str = "euler"  # default sampler for validation samples and inference
+    sample_steps: int = 25
+    options: dict[str, Any] = field(default_factory=dict)  # extra parameterization kwargs
+
+
+@dataclass
+class AutoencoderSpec:
+    kind: str = "identity"  # identity (pixel space) | kl (per-frame KL autoencoder)
+    preset: str = "tiny"  # preset of kinema.vae for kind "kl"
+    path: str | None = None  # a trained autoencoder (.safetensors) to load and freeze
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DataSpec:
+    source: str = "world"  # world | manifest | folder | images
+    path: str | None = None  # manifest file or folder for real data
+    size: tuple[int, int] = (32, 32)  # (W, H) of training clips
+    frames: int = 8  # frames per clip
+    fps: float = 8.0  # target fps for real data; world clips are rendered at this fps
+    num_workers: int = 0  # DataLoader worker processes
+    world: dict[str, Any] = field(default_factory=dict)  # WorldConfig overrides
+
+
+@dataclass
+class OptimSpec:
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.9, 0.99)
+    weight_decay: float = 0.0
+    warmup_steps: int = 50  # linear learning-rate warm-up
+    grad_clip: float = 1.0  # max global grad norm (0 = off)
+    accumulation: int = 1  # micro-batches per optimiser step
+
+
+@dataclass
+class LoRASpec:
+    rank: int = 8
+    alpha: float = 8.0
+    targets: list[str] = field(default_factory=lambda: ["to_q", "to_k", "to_v", "to_out"])
+    dropout: float = 0.0
+
+
+@dataclass
+class StageSpec:
+    name: str = "main"
+    steps: int = 1000
+    target: str = "denoiser"  # denoiser | autoencoder
+    trainable: str = "all"  # all | temporal | spatial | lora | comma-separated name substrings
+    lr: float | None = None  # overrides optim.lr for this stage
+    batch_size: int | None = None  # overrides the run's batch_size
+    size: tuple[int, int] | None = None  # overrides data.size
+    frames: int | None = None  # overrides data.frames
+    image_prob: float = 0.0  # fraction of steps in image mode (temporal layers skipped)
+    task_mix: TaskMix | None = None  # overrides conditioner.task_mix
+    lora: LoRASpec | None = None  # required when trainable == "lora"
+
+    def __post_init__(self) -> None:
+        check_range(f"stages[{self.name}].steps", self.steps, 0, None)
+        check_choice(f"stages[{self.name}].target", self.target, ("denoiser", "autoencoder"))
+        check_range(f"stages[{self.name}].image_prob", self.image_prob, 0.0, 1.0)
+        if self.trainable == "lora" and self.lora is None:
+            self.lora = LoRASpec()
+
+
+@dataclass
+class TrainConfig:
+    name: str = "kinema"
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    precision: str = "auto"  # auto (bf16 on GPU, fp32 on CPU) | fp32 | bf16
+    batch_size: int = 4
+    ema_decay: float = 0.999
+    model: ModelSpec = field(default_factory=ModelSpec)
+    diffusion: DiffusionSpec = field(default_factory=DiffusionSpec)
+    autoencoder: AutoencoderSpec = field(default_factory=AutoencoderSpec)
+    conditioner: ConditionerConfig = field(default_factory=ConditionerConfig)
+    data: DataSpec = field(default_factory=DataSpec)
+    optim: OptimSpec = field(default_factory=OptimSpec)
+    stages: list[StageSpec] = field(default_factory=lambda: [StageSpec()])
+    log_every: int = 10  # steps between log lines
+    save_every: int = 200  # steps between checkpoints (0 = only at the end)
+    sample_every: int = 0  # steps between validation sample grids (0 = off)
+    gradient_checkpointing: bool = False
+    distributed: str = "auto"  # auto (ddp when launched by torchrun) | none | ddp | fsdp
+
+    def __post_init__(self) -> None:
+        check_range("batch_size", self.batch_size, 1, 4096)
+        check_range("ema_decay", self.ema_decay, 0.0, 1.0)
+        check_choice("precision", self.precision, ("auto", "fp32", "bf16"))
+        check_choice("distributed", self.distributed, ("auto", "none", "ddp", "fsdp"))
+        if not self.stages:
+            raise ConfigError("stages: a run needs at least one stage")
+
+    @property
+    def total_steps(self) -> int:
+        return sum(s.steps for s in self.stages)
+
+
+# ---- presets ----------------------------------------------------------------------------------
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # A minute on 2 CPU cores: pixel-space tiny U-Net on 32x32x8 kinema world clips.
+    "toy": {
+        "name": "toy", "batch_size": 4,
+        "data": {"source": "world", "size": [32, 32], "frames": 8},
+        "stages": [{"name": "video", "steps": 300}],
+        "conditioner": {"text_encoder": "minilm"},
+    },
+}
+
+
+def load_config(path_or_preset: str, overrides: list[str] | None = None) -> TrainConfig:
+    """A TrainConfig from a JSON/YAML file or a preset name, with ``key=value`` overrides."""
+    data = _read_config_source(path_or_preset)
+    data = apply_overrides(data, overrides or [])
+    return from_dict(TrainConfig, data)
+
+
+def config_to_dict(config: TrainConfig) -> dict[str, Any]:
+    return to_dict(config)
+
+
+def _read_config_source(source: str) -> dict[str, Any]:
+    if source in PRESETS:
+        return json.loads(json.dumps(PRESETS[source]))
+    path = Path(source)
+    if not path.is_file():
+        raise InputError(f"config {source!r} is neither a file nor a preset ({', '.join(PRESETS)})")
+    text = path.read_text()
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as e:  # noqa: BLE001 - parse errors of any library are bad input
+        raise InputError(f"config {path}: cannot parse ({str(e).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"config {path}: top level must be a mapping")
+    return data

@@ -1,0 +1,78 @@
+"""torchrun integration: DDP (gloo on CPU, NCCL on GPU) and FSDP for large presets.
+
+Launch with ``torchrun --nproc_per_node N -m kinema train CONFIG --out DIR``. Each rank draws
+different batches (see ``StepBatchSampler``); gradients are all-reduced, so replicas stay equal.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from kinema.device import resolve_device  # noqa: F401 - re-exported for the trainer
+
+
+@dataclass
+class DistContext:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+    strategy: str = "none"  # none | ddp | fsdp
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(strategy: str, device: torch.device) -> DistContext:
+    """Join the process group when launched by torchrun (WORLD_SIZE set) or when asked to."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if strategy == "none" or (strategy == "auto" and world == 1):
+        return DistContext()
+    if world == 1 and strategy in ("ddp", "fsdp"):
+        return DistContext(strategy="none")  # a single process needs no wrapper
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return DistContext(rank=dist.get_rank(), world=dist.get_world_size(),
+                       local_rank=int(os.environ.get("LOCAL_RANK", "0")),
+                       strategy="ddp" if strategy == "auto" else strategy)
+
+
+def wrap_model(model: nn.Module, ctx: DistContext, device: torch.device) -> nn.Module:
+    if ctx.strategy == "ddp":
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        ids = [device.index] if device.type == "cuda" else None
+        return DDP(model, device_ids=ids, find_unused_parameters=True)
+    if ctx.strategy == "fsdp":
+        from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
+
+        return FSDP(model, device_id=device if device.type == "cuda" else None, use_orig_params=True)
+    return model
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    return getattr(model, "module", model)
+
+
+def full_state_dict(model: nn.Module, ctx: DistContext) -> dict[str, torch.Tensor]:
+    """The unsharded state dict (gathered on every rank for FSDP)."""
+    if ctx.strategy == "fsdp":
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+        return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    return unwrap(model).state_dict()
+
+
+def barrier(ctx: DistContext) -> None:
+    if ctx.world > 1:
+        dist.barrier()
+
+
+def cleanup(ctx: DistContext) -> None:
+    if ctx.world > 1 and dist.is_initialized():
+        dist.destroy_process_group()

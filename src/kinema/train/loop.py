@@ -1,0 +1,313 @@
+"""The training loop: stages in order, AdamW + warm-up, clipping, accumulation, EMA, atomic
+checkpoints, exact resume (survey III-B).
+
+Layout of ``out_dir``::
+
+    checkpoints/last.safetensors   training state (weights, EMA, optimiser, step) - resumable
+    model.safetensors              deployable model: EMA weights + autoencoder + config
+    lora_<stage>.safetensors       LoRA weights of a LoRA stage, saved separately
+    log.csv, tb/                   losses (per noise-level bin too), lr, grad norm, speed
+    samples/step_<N>.gif           validation sample grids
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from kinema import __version__
+from kinema.checkpoint import load_checkpoint, prefixed, save_checkpoint, subdict
+from kinema.config import to_dict
+from kinema.errors import InputError
+from kinema.train import distributed as D
+from kinema.train.components import Components, build_components, count_params, select_trainable, step_generator
+from kinema.train.config import StageSpec, TrainConfig
+from kinema.train.data import batch_iterator, build_dataset
+from kinema.train.ema import EMA
+from kinema.train.logger import RunLogger
+from kinema.train.optim import build_optimizer, optimizer_from_flat, optimizer_to_flat, set_lr, warmup_factor
+
+
+@dataclass
+class TrainState:
+    step: int = 0  # global optimiser steps done
+    seconds: float = 0.0  # wall time spent training (all sessions)
+    lora: bool = False  # LoRA wrappers are injected in the backbone
+    autoencoder_frozen_stats: bool = False
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, out_dir: str | Path, *, resume: bool = False, max_steps: int | None = None,
+                 text_encoder=None, log: Callable[[str], None] = print, progress: bool = True):
+        self.config, self.out = config, Path(out_dir)
+        self.resume, self.max_steps, self.print, self.progress = resume, max_steps, log, progress
+        # 1. device, precision, process group
+        self.device = D.resolve_device(config.device)
+        self.ctx = D.init_distributed(config.distributed, self.device)
+        if self.ctx.world > 1:
+            self.device = D.resolve_device(config.device, self.ctx.local_rank)
+        self.amp = self.device.type == "cuda" and config.precision in ("auto", "bf16")
+        torch.manual_seed(config.seed)
+        # 2. modules
+        self.c: Components = build_components(config, text_encoder=text_encoder)
+        self.c.autoencoder.to(self.device)
+        self.c.backbone.to(self.device)
+        from kinema.diffusion import Denoiser
+
+        self.denoiser = Denoiser(self.c.backbone, self.c.param)
+        self.loss_fn = self._build_loss()
+        self.ema = EMA(self.c.backbone, config.ema_decay)
+        self.state = TrainState()
+        self.optimizer = None
+        self._resume_tensors: dict[str, torch.Tensor] | None = None
+        self._resume_info: dict = {}
+        self.logger = RunLogger(self.out, enabled=self.ctx.is_main)
+
+    # ---- public --------------------------------------------------------------------------------
+    def run(self) -> TrainState:
+        """Train every stage from where the state is; return the final state."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        if self.resume:
+            self._load_state()
+        elif self.ctx.is_main:
+            (self.out / "config.json").write_text(json.dumps(to_dict(self.config), indent=2))
+        self.print(f"kinema train: {self.config.model.kind}/{self.config.model.preset} "
+                   f"{count_params(self.c.backbone) / 1e6:.2f}M params on {self.device}, "
+                   f"{self.config.total_steps} steps in {len(self.config.stages)} stage(s)")
+        offset = 0
+        for stage in self.config.stages:
+            if self.state.step < offset + stage.steps:
+                if not self._run_stage(stage, offset):
+                    break  # stopped by max_steps
+            offset += stage.steps
+        else:
+            self.export_model()
+        self.logger.close()
+        D.cleanup(self.ctx)
+        return self.state
+
+    # ---- stages --------------------------------------------------------------------------------
+    def _run_stage(self, stage: StageSpec, offset: int) -> bool:
+        """Train one stage from the current step. False when max_steps stopped the run."""
+        cfg = self.config
+        local = self.state.step - offset
+        size = tuple(stage.size or cfg.data.size)
+        frames = stage.frames or cfg.data.frames
+        bs = stage.batch_size or cfg.batch_size
+        model = self._prepare_stage(stage)
+        data = batch_iterator(build_dataset(cfg.data, size, frames, cfg.seed), bs, cfg.seed + offset,
+                              start_step=local * cfg.optim.accumulation, rank=self.ctx.rank,
+                              world=self.ctx.world, num_workers=cfg.data.num_workers)
+        lr = stage.lr or cfg.optim.lr
+        bar = self._progress_bar(stage, local)
+        t0, bins = time.perf_counter(), _Bins()
+        while local < stage.steps:
+            if self.max_steps is not None and self.state.step >= self.max_steps:
+                self._save_state(stage)
+                return False
+            set_lr(self.optimizer, lr * warmup_factor(local, cfg.optim.warmup_steps))
+            loss, grad_norm = self._optimizer_step(stage, model, data, bins)
+            self.state.step += 1
+            local += 1
+            if stage.target == "denoiser":
+                self.ema.update(self.c.backbone, self.state.step)
+            dt = time.perf_counter() - t0
+            self.state.seconds += dt
+            t0 = time.perf_counter()
+            self._after_step(stage, loss, grad_norm, dt, bins, bar)
+        if bar is not None:
+            bar.close()
+        self._finish_stage(stage)
+        self._save_state(stage, done=True)
+        return True
+
+    def _prepare_stage(self, stage: StageSpec):
+        """Freeze/unfreeze, inject LoRA, build (or restore) the optimiser; return the trained module."""
+        if stage.target == "autoencoder":
+            module = self.c.autoencoder
+        else:
+            if stage.trainable == "lora" and not self.state.lora:
+                self._inject_lora(stage)
+            module = self.c.backbone
+        for m in (self.c.autoencoder, self.c.backbone):
+            m.requires_grad_(False)
+            m.train(m is module)
+        params = select_trainable(module, stage.trainable if stage.target == "denoiser" else "all")
+        wrapped = D.wrap_model(module, self.ctx, self.device)
+        if stage.target == "denoiser":
+            from kinema.diffusion import Denoiser
+
+            self.denoiser = Denoiser(wrapped, self.c.param)
+        self.optimizer = build_optimizer(params, self.config.optim, stage.lr)
+        if self._resume_tensors is not None and self._resume_info.get("stage") == stage.name \
+                and not self._resume_info.get("stage_done"):
+            optimizer_from_flat(self.optimizer, self._resume_tensors, self._resume_info["param_groups"])
+        self._resume_tensors = None
+        return wrapped
+
+    def _inject_lora(self, stage: StageSpec) -> None:
+        from kinema.models.lora import LoRAConfig, inject_lora
+
+        spec = stage.lora
+        inject_lora(self.c.backbone, LoRAConfig(rank=spec.rank, alpha=spec.alpha, targets=list(spec.targets),
+                                                dropout=spec.dropout))
+        self.c.backbone.to(self.device)
+        self.ema.reset_keys(self.c.backbone)
+        self.state.lora = True
+
+    def _finish_stage(self, stage: StageSpec) -> None:
+        if stage.target == "autoencoder":
+            self._calibrate_autoencoder()
+        if stage.trainable == "lora" and self.ctx.is_main:
+            from kinema.models.lora import lora_state_dict
+
+            save_checkpoint(self.out / f"lora_{stage.name}.safetensors", lora_state_dict(self.c.backbone),
+                            {"lora": to_dict(stage.lora), "backbone": self.c.model_config["backbone"]})
+
+    # ---- one optimiser step --------------------------------------------------------------------
+    def _optimizer_step(self, stage: StageSpec, model, data, bins: "_Bins") -> tuple[float, float]:
+        cfg, total = self.config, 0.0
+        self.optimizer.zero_grad(set_to_none=True)
+        for micro in range(cfg.optim.accumulation):
+            batch = next(data)
+            gen = step_generator(cfg.seed, self.state.step, self.ctx.rank, salt=micro)
+            with self._autocast():
+                loss = self._loss(stage, model, batch, gen, bins)
+            (loss / cfg.optim.accumulation).backward()
+            total += loss.item() / cfg.optim.accumulation
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        norm = torch.nn.utils.clip_grad_norm_(params, cfg.optim.grad_clip if cfg.optim.grad_clip > 0 else math.inf)
+        self.optimizer.step()
+        return total, float(norm)
+
+    def _loss(self, stage: StageSpec, model, batch, gen: torch.Generator, bins: "_Bins") -> torch.Tensor:
+        video = batch["video"].to(self.device)  # (B, 3, T, H, W) in [-1, 1]
+        if stage.target == "autoencoder":
+            return model.loss(video)["total"] if not hasattr(model, "module") else model.module.loss(video)["total"]
+        with torch.no_grad():
+            latents = self.c.autoencoder.encode(video)  # (B, C, T, h, w)
+        motion = batch["motion"].to(self.device) if batch["motion"] is not None else None
+        cond, _ = self.c.conditioner.training_batch(latents, batch["caption"], batch["fps"].to(self.device), motion, gen)
+        image_mode = stage.image_prob > 0 and torch.rand((), generator=gen).item() < stage.image_prob
+        kw = {"image_mode": True} if image_mode else {}
+        per_sample, sigma = self.loss_fn(self.denoiser, latents, cond, gen, **kw)
+        bins.add(per_sample.detach(), sigma.detach())
+        return per_sample.mean()
+
+    def _build_loss(self):
+        from kinema.diffusion import DiffusionLoss, get_density
+
+        d = self.config.diffusion
+        return DiffusionLoss(self.c.param, get_density(d.density, self.c.param), weighting=d.weighting,
+                             min_snr_gamma=d.min_snr_gamma)
+
+    def _autocast(self):
+        if self.amp:
+            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        return nullcontext()
+
+    # ---- logging, checkpoints ------------------------------------------------------------------
+    def _after_step(self, stage, loss, grad_norm, dt, bins, bar) -> None:
+        cfg, step = self.config, self.state.step
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4f}")
+        if step % cfg.log_every == 0 or step == 1:
+            row = {"step": step, "stage": stage.name, "loss": loss, "grad_norm": grad_norm,
+                   "lr": self.optimizer.param_groups[0]["lr"], "sec_per_step": dt}
+            row.update(bins.report())
+            self.logger.log(row)
+        if cfg.save_every and step % cfg.save_every == 0:
+            self._save_state(stage)
+        if cfg.sample_every and step % cfg.sample_every == 0 and stage.target == "denoiser" and self.ctx.is_main:
+            self._write_samples(step)
+
+    def _progress_bar(self, stage: StageSpec, done: int):
+        if not (self.progress and self.ctx.is_main):
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=stage.steps, initial=done, desc=f"stage {stage.name}", leave=False)
+
+    def _save_state(self, stage: StageSpec, done: bool = False) -> None:
+        """Atomic training-state checkpoint (rank 0 writes; every rank gathers for FSDP)."""
+        state = D.full_state_dict(self.c.backbone if self.ctx.strategy != "fsdp" else self.denoiser.model, self.ctx)
+        if not self.ctx.is_main:
+            D.barrier(self.ctx)
+            return
+        tensors = {**prefixed(state, "backbone"), **prefixed(self.ema.state_dict(), "ema"),
+                   **prefixed(self.c.autoencoder.state_dict(), "autoencoder")}
+        opt_tensors, groups = optimizer_to_flat(self.optimizer)
+        tensors.update(opt_tensors)
+        info = {"step": self.state.step, "seconds": self.state.seconds, "lora": self.state.lora,
+                "stage": stage.name, "stage_done": done, "param_groups": groups, "kinema_version": __version__}
+        save_checkpoint(self.out / "checkpoints" / "last.safetensors", tensors, to_dict(self.config), info)
+        D.barrier(self.ctx)
+
+    def _load_state(self) -> None:
+        path = self.out / "checkpoints" / "last.safetensors"
+        if not path.exists():
+            raise InputError(f"--resume: no checkpoint at {path}")
+        tensors, _, info = load_checkpoint(path)
+        if info.get("lora"):
+            stage = next(s for s in self.config.stages if s.trainable == "lora")
+            self._inject_lora(stage)
+        self.c.backbone.load_state_dict(subdict(tensors, "backbone"))
+        self.c.autoencoder.load_state_dict(subdict(tensors, "autoencoder"))
+        self.ema.load_state_dict(subdict(tensors, "ema"))
+        self.state = TrainState(step=int(info["step"]), seconds=float(info["seconds"]), lora=bool(info.get("lora")))
+        self._resume_tensors = {k: v for k, v in tensors.items() if k.startswith("optim.")}
+        self._resume_info = info
+        self.print(f"resumed from {path} at step {self.state.step}")
+
+    def export_model(self) -> Path | None:
+        """model.safetensors: EMA backbone (LoRA merged) + autoencoder + model config."""
+        if not self.ctx.is_main:
+            return None
+        from kinema.train.export import export_model
+
+        return export_model(self, self.out / "model.safetensors")
+
+    def _calibrate_autoencoder(self) -> None:
+        from kinema.train.export import calibrate_autoencoder
+
+        calibrate_autoencoder(self)
+
+    def _write_samples(self, step: int) -> None:
+        from kinema.train.export import write_validation_samples
+
+        write_validation_samples(self, step)
+
+
+class _Bins:
+    """Per-sample losses accumulated into log-sigma bins between log lines (STYLE habit 7)."""
+
+    edges = (-math.inf, -2.0, -1.0, 0.0, 1.0, 2.0, math.inf)  # ln(sigma)
+
+    def __init__(self):
+        self.sum = [0.0] * (len(self.edges) - 1)
+        self.n = [0] * (len(self.edges) - 1)
+
+    def add(self, losses: torch.Tensor, sigma: torch.Tensor) -> None:
+        for loss, s in zip(losses.float().cpu().tolist(), sigma.float().cpu().tolist()):
+            ls = math.log(max(s, 1e-12))
+            for i in range(len(self.n)):
+                if self.edges[i] <= ls < self.edges[i + 1]:
+                    self.sum[i] += loss
+                    self.n[i] += 1
+                    break
+
+    def report(self) -> dict[str, float]:
+        out = {}
+        for i, (s, n) in enumerate(zip(self.sum, self.n)):
+            lo, hi = self.edges[i], self.edges[i + 1]
+            out[f"loss_lnsigma[{lo:g},{hi:g})"] = s / n if n else float("nan")
+        self.__init__()
+        return out
