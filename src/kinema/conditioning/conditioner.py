@@ -57,7 +57,7 @@ class Conditioner:
         if self._text is None:
             from kinema.text import get_text_encoder
 
-            self._text = get_text_encoder(self.config.text_encoder, max_length=self.config.text_max_length)
+            self._text = get_text_encoder(_with_length(self.config.text_encoder, self.config.text_max_length))
         return self._text
 
     @property
@@ -135,6 +135,16 @@ class Conditioner:
         motion = None if conditions.motion is None else torch.tensor([conditions.motion])
         vec = self.vector(torch.tensor([conditions.fps]), motion, torch.tensor([conditions.noise_aug]))
         return ConditionBatch(concat=self.concat(known, mask), tokens=tokens, token_mask=tmask, vector=vec)
+
+
+def _with_length(spec: str, max_length: int) -> str:
+    """Append the token budget to a built-in encoder spec that does not name one."""
+    name, *rest = spec.split(":")
+    if name == "minilm" and not rest:
+        return f"minilm:{max_length}"
+    if name == "null" and len(rest) < 2:
+        return f"null:{rest[0] if rest else 384}:{max_length}"
+    return spec
 
 
 def _loopify(latents: Tensor, modes: list[str]) -> Tensor:

@@ -181,7 +181,8 @@ class I2VPipeline:
         from kinema.sampling.samplers import SAMPLERS, check_sampler
 
         check_sampler(req.sampler, self.param)
-        return SAMPLERS[req.sampler](denoise, x, sigmas.to(self.device), cond=cond, generator=gen, callback=callback)
+        return SAMPLERS[req.sampler](denoise, x, sigmas.to(self.device), cond=cond, generator=gen, callback=callback,
+                                     process=self.param.process)
 
     # ---- 8. decode -------------------------------------------------------------------------------
     def _decode(self, latents: Tensor) -> np.ndarray:

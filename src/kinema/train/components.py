@@ -24,23 +24,20 @@ class Components:
 
 
 def autoencoder_spec(config: TrainConfig) -> dict[str, Any]:
-    """{"kind", "config"} of the autoencoder: a preset, or read from a trained file's header."""
+    """{"kind", "config"} of the autoencoder: a preset (+ overrides), or a trained file's own spec."""
     spec = config.autoencoder
     if spec.path:
         from kinema.checkpoint import read_metadata
 
         saved, _ = read_metadata(spec.path)
-        return {"kind": saved.get("kind", "kl"), "config": saved.get("config", saved)}
-    if spec.kind == "identity":
-        return {"kind": "identity", "config": {}}
-    from kinema.vae import VAE_PRESETS
+        if "autoencoder" not in saved:
+            from kinema.errors import InputError
 
-    from kinema.errors import ConfigError
+            raise InputError(f"{spec.path}: no autoencoder in this checkpoint's config")
+        return saved["autoencoder"]
+    from kinema.vae import preset
 
-    if spec.preset not in VAE_PRESETS:
-        raise ConfigError(f"autoencoder.preset={spec.preset!r} is not one of {sorted(VAE_PRESETS)}")
-    base = VAE_PRESETS[spec.preset]
-    base = to_dict(base() if callable(base) else base) if not isinstance(base, dict) else dict(base)
+    base = to_dict(preset(spec.kind, "default" if spec.kind == "identity" else spec.preset))
     base.update(spec.overrides)
     return {"kind": spec.kind, "config": base}
 
@@ -75,12 +72,13 @@ def build_components(config: TrainConfig, text_encoder=None) -> Components:
 def select_trainable(model: nn.Module, rule: str) -> list[nn.Parameter]:
     """Mark which parameters train: all | temporal | spatial | lora | comma-separated substrings."""
     names = [n for n, _ in model.named_parameters()]
+    temporal = _temporal_names(model)
     if rule == "all":
         keep = set(names)
     elif rule == "temporal":
-        keep = {n for n in names if "temporal" in n}
+        keep = temporal
     elif rule == "spatial":
-        keep = {n for n in names if "temporal" not in n and "lora" not in n}
+        keep = {n for n in names if n not in temporal and "lora" not in n}
     elif rule == "lora":
         keep = {n for n in names if "lora" in n}
     else:
@@ -96,6 +94,13 @@ def select_trainable(model: nn.Module, rule: str) -> list[nn.Parameter]:
         if n in keep:
             params.append(p)
     return params
+
+
+def _temporal_names(model: nn.Module) -> set[str]:
+    """Names of temporal-layer parameters (the backbone lists them; else by name)."""
+    if hasattr(model, "named_temporal_parameters"):
+        return {n for n, _ in model.named_temporal_parameters()}
+    return {n for n, _ in model.named_parameters() if "temporal" in n}
 
 
 def count_params(model: nn.Module) -> int:

@@ -24,7 +24,7 @@ def build_dataset(spec: DataSpec, size: tuple[int, int], frames: int, seed: int,
 
         base = from_dict(WorldConfig, dict(spec.world)) if spec.world else WorldConfig()
         cfg = replace(base, size=tuple(size), frames=frames, fps=spec.fps)
-        return WorldDataset(cfg, split=split, seed=seed)
+        return WorldDataset(cfg, split=split, base_seed=seed)
     if spec.source in ("manifest", "folder", "images"):
         from kinema.data.real import build_real_dataset
 

@@ -58,7 +58,9 @@ def calibrate_autoencoder(trainer, batches: int = 8) -> None:
     ae = trainer.c.autoencoder.eval()
     scale, shift = estimate_scale_shift(ae, videos)
     ae.set_scale_shift(scale, shift)
-    trainer.c.model_config["autoencoder"]["config"].update(scale=float(scale), shift=float(shift))
+    from kinema.vae import autoencoder_spec
+
+    trainer.c.model_config["autoencoder"] = autoencoder_spec(ae)
     trainer.print(f"autoencoder latent scale={float(scale):.4f} shift={float(shift):.4f}")
 
 

@@ -25,6 +25,7 @@ import torch
 from kinema import __version__
 from kinema.checkpoint import load_checkpoint, prefixed, save_checkpoint, subdict
 from kinema.config import to_dict
+from kinema.diffusion import LossBins
 from kinema.errors import InputError
 from kinema.train import distributed as D
 from kinema.train.components import Components, build_components, count_params, select_trainable, step_generator
@@ -107,7 +108,7 @@ class Trainer:
                               world=self.ctx.world, num_workers=cfg.data.num_workers)
         lr = stage.lr or cfg.optim.lr
         bar = self._progress_bar(stage, local)
-        t0, bins = time.perf_counter(), _Bins()
+        t0, bins = time.perf_counter(), LossBins.for_param(self.c.param)
         while local < stage.steps:
             if self.max_steps is not None and self.state.step >= self.max_steps:
                 self._save_state(stage)
@@ -172,7 +173,7 @@ class Trainer:
                             {"lora": to_dict(stage.lora), "backbone": self.c.model_config["backbone"]})
 
     # ---- one optimiser step --------------------------------------------------------------------
-    def _optimizer_step(self, stage: StageSpec, model, data, bins: "_Bins") -> tuple[float, float]:
+    def _optimizer_step(self, stage: StageSpec, model, data, bins: LossBins) -> tuple[float, float]:
         cfg, total = self.config, 0.0
         self.optimizer.zero_grad(set_to_none=True)
         for micro in range(cfg.optim.accumulation):
@@ -187,7 +188,7 @@ class Trainer:
         self.optimizer.step()
         return total, float(norm)
 
-    def _loss(self, stage: StageSpec, model, batch, gen: torch.Generator, bins: "_Bins") -> torch.Tensor:
+    def _loss(self, stage: StageSpec, model, batch, gen: torch.Generator, bins: LossBins) -> torch.Tensor:
         video = batch["video"].to(self.device)  # (B, 3, T, H, W) in [-1, 1]
         if stage.target == "autoencoder":
             return model.loss(video)["total"] if not hasattr(model, "module") else model.module.loss(video)["total"]
@@ -223,6 +224,7 @@ class Trainer:
             row = {"step": step, "stage": stage.name, "loss": loss, "grad_norm": grad_norm,
                    "lr": self.optimizer.param_groups[0]["lr"], "sec_per_step": dt}
             row.update(bins.report())
+            bins.reset()
             self.logger.log(row)
         if cfg.save_every and step % cfg.save_every == 0:
             self._save_state(stage)
@@ -284,30 +286,3 @@ class Trainer:
         from kinema.train.export import write_validation_samples
 
         write_validation_samples(self, step)
-
-
-class _Bins:
-    """Per-sample losses accumulated into log-sigma bins between log lines (STYLE habit 7)."""
-
-    edges = (-math.inf, -2.0, -1.0, 0.0, 1.0, 2.0, math.inf)  # ln(sigma)
-
-    def __init__(self):
-        self.sum = [0.0] * (len(self.edges) - 1)
-        self.n = [0] * (len(self.edges) - 1)
-
-    def add(self, losses: torch.Tensor, sigma: torch.Tensor) -> None:
-        for loss, s in zip(losses.float().cpu().tolist(), sigma.float().cpu().tolist()):
-            ls = math.log(max(s, 1e-12))
-            for i in range(len(self.n)):
-                if self.edges[i] <= ls < self.edges[i + 1]:
-                    self.sum[i] += loss
-                    self.n[i] += 1
-                    break
-
-    def report(self) -> dict[str, float]:
-        out = {}
-        for i, (s, n) in enumerate(zip(self.sum, self.n)):
-            lo, hi = self.edges[i], self.edges[i + 1]
-            out[f"loss_lnsigma[{lo:g},{hi:g})"] = s / n if n else float("nan")
-        self.__init__()
-        return out
