@@ -38,7 +38,8 @@ def make_video(size: int, seed: int = 0) -> np.ndarray:
 
 def metrics(size: int) -> dict:
     video = make_video(size)
-    noisy = np.clip(video.astype(int) + np.random.default_rng(1).integers(-10, 11, video.shape), 0, 255).astype(np.uint8)
+    noise = np.random.default_rng(1).integers(-10, 11, video.shape)
+    noisy = np.clip(video.astype(int) + noise, 0, 255).astype(np.uint8)
     box = (size // 8, size // 3, size // 8 + size // 6, size // 3 + size // 6)
     table = {
         "psnr": lambda: ev.psnr(video, noisy),
@@ -73,7 +74,8 @@ def set_metric_rates(repeats: int) -> list[tuple[str, float]]:
     out = []
     for n, d in ((256, 64), (2048, 2048)):
         a, b = rng.normal(size=(n, d)), rng.normal(size=(n, d))
-        out.append((f"frechet_distance_features n={n} d={d}", median_rate(lambda: ev.frechet_distance_features(a, b), 3)))
+        rate = median_rate(lambda: ev.frechet_distance_features(a, b), 3)
+        out.append((f"frechet_distance_features n={n} d={d}", rate))
     a, b = rng.normal(size=(2048, 2048)), rng.normal(size=(2048, 2048))
     out.append(("kernel_distance n=2048 d=2048 (100 subsets of 1000)",
                 median_rate(lambda: ev.kernel_distance(a, b), 3)))
