@@ -91,7 +91,8 @@ def _add_data(sub) -> None:
     w.add_argument("--size", default=None, help="WxH")
     w.add_argument("--frames", type=int, default=None)
     w.add_argument("--fps", type=float, default=None)
-    w.add_argument("--format", choices=["mp4", "webm", "gif", "png"], default="mp4")
+    w.add_argument("--preset", default="default", help="tiny (32x32x8) | default (64x64x16) | large (128x128x16)")
+    w.add_argument("--format", "--fmt", choices=["mp4", "webm", "gif", "png"], default="mp4")
     w.set_defaults(func=cmd_data_world)
     s = dsub.add_parser("scan", help="validate and probe videos, compute motion scores, write a manifest")
     s.add_argument("source", help="a folder of videos/images or a CSV/JSONL manifest")
@@ -133,8 +134,11 @@ def cmd_train(args) -> int:
 def cmd_animate(args) -> int:
     import kinema
 
+    from kinema.video import detect_format
+
     if args.image is None and not args.text_only:
         raise KinemaError("give an IMAGE to animate, or --text-only for text-to-video")
+    detect_format(args.output, args.format)  # refuse a bad output name before any work
     pipe = kinema.load(args.model, device=args.device, allow_unsafe=args.allow_unsafe_checkpoint)
     result = pipe(
         None if args.text_only else args.image, args.prompt, last_frame=args.last_frame, loop=args.loop,
@@ -163,9 +167,9 @@ def cmd_info(args) -> int:
 def cmd_data_world(args) -> int:
     from dataclasses import replace
 
-    from kinema.data.world import WorldConfig, export_world
+    from kinema.data.world import export_world, world_preset
 
-    cfg = WorldConfig()
+    cfg = world_preset(args.preset)
     if args.size:
         cfg = replace(cfg, size=_parse_size(args.size))
     if args.frames:
@@ -229,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     except KinemaError as e:
         print(f"kinema: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # e.g. `kinema info | head`
+        sys.stderr.close()
+        return EXIT_OK
     except KeyboardInterrupt:
         print("kinema: interrupted", file=sys.stderr)
         return 130

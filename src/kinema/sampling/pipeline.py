@@ -100,11 +100,12 @@ class I2VPipeline:
     # ---- 1. request ----------------------------------------------------------------------------
     def _resolve(self, req: GenerationRequest) -> GenerationRequest:
         v, d = self.model_config["video"], self.model_config["diffusion"]
-        req.frames = req.frames or int(v["frames"])
-        req.fps = float(req.fps or v["fps"])
-        req.size = tuple(req.size or v["size"])
-        req.steps = req.steps or int(d.get("sample_steps", 25))
+        req.frames = int(v["frames"]) if req.frames is None else req.frames
+        req.fps = float(v["fps"] if req.fps is None else req.fps)
+        req.size = tuple(v["size"] if req.size is None else req.size)
+        req.steps = int(d.get("sample_steps", 25)) if req.steps is None else req.steps
         req.sampler = req.sampler or d.get("sampler", "euler")
+        check_range("fps", req.fps, 1.0, 120.0)
         check_range("frames", req.frames, 1, 512)
         check_range("steps", req.steps, 1, 1000)
         check_range("guidance", req.guidance, 0.0, 50.0)
