@@ -49,13 +49,29 @@ def wrap_model(model: nn.Module, ctx: DistContext, device: torch.device) -> nn.M
         ids = [device.index] if device.type == "cuda" else None
         return DDP(model, device_ids=ids, find_unused_parameters=True)
     if ctx.strategy == "fsdp":
-        from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
+        return _fully_shard(model)
+    return model
 
-        return FSDP(model, device_id=device if device.type == "cuda" else None, use_orig_params=True)
+
+def _fully_shard(model: nn.Module) -> nn.Module:
+    """FSDP2: shard each block of every ModuleList, then the root (works on CPU/gloo and GPU/NCCL).
+
+    Parameters become DTensors sharded across ranks; the module is changed in place.
+    """
+    from torch.distributed.fsdp import fully_shard
+
+    for child in model.modules():
+        if isinstance(child, nn.ModuleList):
+            for block in child:
+                if not isinstance(block, (nn.ModuleList, nn.ModuleDict)) and any(
+                        p.requires_grad for p in block.parameters()):
+                    fully_shard(block)
+    fully_shard(model)
     return model
 
 
 def unwrap(model: nn.Module) -> nn.Module:
+    """The plain module under a DDP wrapper (FSDP2 shards in place: nothing to unwrap)."""
     return getattr(model, "module", model)
 
 
@@ -64,7 +80,8 @@ def full_state_dict(model: nn.Module, ctx: DistContext) -> dict[str, torch.Tenso
     if ctx.strategy == "fsdp":
         from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
-        return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+        # Every rank gets the full tensors (the EMA is updated identically on all ranks).
+        return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True))
     return unwrap(model).state_dict()
 
 

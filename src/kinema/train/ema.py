@@ -19,9 +19,11 @@ class EMA:
         return min(self.decay, (1 + step) / (10 + step))
 
     @torch.no_grad()
-    def update(self, model: nn.Module, step: int) -> None:
+    def update(self, model: nn.Module | dict[str, torch.Tensor], step: int) -> None:
+        """Move the average toward ``model`` (a module or an already-gathered full state dict)."""
         d = self.decay_at(step)
-        for k, v in model.state_dict().items():
+        state = model if isinstance(model, dict) else model.state_dict()
+        for k, v in state.items():
             s = self.shadow[k]
             if v.is_floating_point():
                 s.lerp_(v.detach().float(), 1.0 - d)

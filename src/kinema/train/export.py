@@ -3,7 +3,6 @@ calibration after an autoencoder stage, and validation sample grids."""
 
 from __future__ import annotations
 
-import copy
 import platform
 from pathlib import Path
 
@@ -17,9 +16,16 @@ from kinema.train.components import count_params
 
 def ema_backbone(trainer) -> torch.nn.Module:
     """A copy of the backbone holding the EMA weights, LoRA merged in when present."""
-    model = copy.deepcopy(trainer.c.backbone)
-    model.load_state_dict({k: v.to(p.dtype) for (k, v), p in zip(trainer.ema.state_dict().items(),
-                                                                     model.state_dict().values())})
+    from kinema.build import build_backbone
+
+    model = build_backbone(trainer.c.model_config["backbone"])  # fresh and unsharded, even under FSDP
+    if trainer.state.lora:
+        from kinema.models.lora import LoRAConfig, inject_lora
+
+        spec = next(s.lora for s in trainer.config.stages if s.trainable == "lora")
+        inject_lora(model, LoRAConfig(rank=spec.rank, alpha=spec.alpha, targets=list(spec.targets),
+                                      dropout=spec.dropout))
+    model.load_state_dict({k: v.detach().cpu() for k, v in trainer.ema.state_dict().items()})
     if trainer.state.lora:
         from kinema.models.lora import merge_lora
 

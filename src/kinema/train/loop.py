@@ -33,7 +33,7 @@ from kinema.train.config import StageSpec, TrainConfig
 from kinema.train.data import batch_iterator, build_dataset
 from kinema.train.ema import EMA
 from kinema.train.logger import RunLogger
-from kinema.train.optim import build_optimizer, optimizer_from_flat, optimizer_to_flat, set_lr, warmup_factor
+from kinema.train.optim import build_optimizer, load_optimizer_state_full, optimizer_state_full, set_lr, warmup_factor
 
 
 @dataclass
@@ -70,6 +70,7 @@ class Trainer:
         self._resume_tensors: dict[str, torch.Tensor] | None = None
         self._resume_info: dict = {}
         self.logger = RunLogger(self.out, enabled=self.ctx.is_main)
+        self.cleanup_on_finish = True  # leave the process group when run() ends
 
     # ---- public --------------------------------------------------------------------------------
     def run(self) -> TrainState:
@@ -91,7 +92,8 @@ class Trainer:
         else:
             self.export_model()
         self.logger.close()
-        D.cleanup(self.ctx)
+        if self.cleanup_on_finish:
+            D.cleanup(self.ctx)
         return self.state
 
     # ---- stages --------------------------------------------------------------------------------
@@ -118,7 +120,7 @@ class Trainer:
             self.state.step += 1
             local += 1
             if stage.target == "denoiser":
-                self.ema.update(self.c.backbone, self.state.step)
+                self.ema.update(D.full_state_dict(self.c.backbone, self.ctx), self.state.step)
             dt = time.perf_counter() - t0
             self.state.seconds += dt
             t0 = time.perf_counter()
@@ -140,8 +142,9 @@ class Trainer:
         for m in (self.c.autoencoder, self.c.backbone):
             m.requires_grad_(False)
             m.train(m is module)
-        params = select_trainable(module, stage.trainable if stage.target == "denoiser" else "all")
+        select_trainable(module, stage.trainable if stage.target == "denoiser" else "all")
         wrapped = D.wrap_model(module, self.ctx, self.device)
+        params = [p for p in module.parameters() if p.requires_grad]  # after FSDP swapped them for shards
         if stage.target == "denoiser":
             from kinema.diffusion import Denoiser
 
@@ -149,7 +152,8 @@ class Trainer:
         self.optimizer = build_optimizer(params, self.config.optim, stage.lr)
         if self._resume_tensors is not None and self._resume_info.get("stage") == stage.name \
                 and not self._resume_info.get("stage_done"):
-            optimizer_from_flat(self.optimizer, self._resume_tensors, self._resume_info["param_groups"])
+            load_optimizer_state_full(module, self.optimizer, self._resume_tensors, self._resume_info["param_groups"],
+                                      sharded=self.ctx.strategy == "fsdp")
         self._resume_tensors = None
         return wrapped
 
@@ -240,13 +244,14 @@ class Trainer:
 
     def _save_state(self, stage: StageSpec, done: bool = False) -> None:
         """Atomic training-state checkpoint (rank 0 writes; every rank gathers for FSDP)."""
-        state = D.full_state_dict(self.c.backbone if self.ctx.strategy != "fsdp" else self.denoiser.model, self.ctx)
+        state = D.full_state_dict(self.c.backbone, self.ctx)
+        module = self.c.autoencoder if stage.target == "autoencoder" else self.c.backbone
+        opt_tensors, groups = optimizer_state_full(module, self.optimizer, sharded=self.ctx.strategy == "fsdp")
         if not self.ctx.is_main:
             D.barrier(self.ctx)
             return
         tensors = {**prefixed(state, "backbone"), **prefixed(self.ema.state_dict(), "ema"),
                    **prefixed(self.c.autoencoder.state_dict(), "autoencoder")}
-        opt_tensors, groups = optimizer_to_flat(self.optimizer)
         tensors.update(opt_tensors)
         info = {"step": self.state.step, "seconds": self.state.seconds, "lora": self.state.lora,
                 "stage": stage.name, "stage_done": done, "param_groups": groups, "kinema_version": __version__}
@@ -265,7 +270,7 @@ class Trainer:
         self.c.autoencoder.load_state_dict(subdict(tensors, "autoencoder"))
         self.ema.load_state_dict(subdict(tensors, "ema"))
         self.state = TrainState(step=int(info["step"]), seconds=float(info["seconds"]), lora=bool(info.get("lora")))
-        self._resume_tensors = {k: v for k, v in tensors.items() if k.startswith("optim.")}
+        self._resume_tensors = {k: v for k, v in tensors.items() if k.startswith(("optim.", "optim/"))}
         self._resume_info = info
         self.print(f"resumed from {path} at step {self.state.step}")
 

@@ -44,3 +44,31 @@ def optimizer_from_flat(optimizer: torch.optim.Optimizer, tensors: dict[str, tor
             idx, name = key[len(p):].split(".", 1)
             state.setdefault(int(idx), {})[name] = value
     optimizer.load_state_dict({"state": state, "param_groups": json.loads(groups_json)})
+
+
+def optimizer_state_full(model, optimizer, sharded: bool) -> tuple[dict[str, torch.Tensor], str]:
+    """Flat optimiser state; under FSDP gathered to full tensors keyed by parameter name."""
+    if not sharded:
+        return optimizer_to_flat(optimizer)
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
+
+    sd = get_optimizer_state_dict(model, optimizer, options=StateDictOptions(full_state_dict=True))
+    tensors = {f"optim/{fqn}/{name}": (v if isinstance(v, torch.Tensor) else torch.tensor(v)).detach().cpu()
+               for fqn, state in sd["state"].items() for name, v in state.items()}
+    return tensors, json.dumps(sd["param_groups"])
+
+
+def load_optimizer_state_full(model, optimizer, tensors: dict[str, torch.Tensor], groups_json: str,
+                              sharded: bool) -> None:
+    if not sharded:
+        optimizer_from_flat(optimizer, tensors, groups_json)
+        return
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+
+    state: dict[str, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optim/"):
+            fqn, name = key[len("optim/"):].rsplit("/", 1)
+            state.setdefault(fqn, {})[name] = value
+    set_optimizer_state_dict(model, optimizer, {"state": state, "param_groups": json.loads(groups_json)},
+                             options=StateDictOptions(full_state_dict=True))
