@@ -134,12 +134,25 @@ class TrainConfig:
 # ---- presets ----------------------------------------------------------------------------------
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # A minute on 2 CPU cores: pixel-space tiny U-Net on 32x32x8 kinema world clips.
+    # About a minute on 2 CPU cores: a pixel-space tiny U-Net on 32x32x8 kinema world clips.
     "toy": {
         "name": "toy", "batch_size": 4,
-        "data": {"source": "world", "size": [32, 32], "frames": 8},
-        "stages": [{"name": "video", "steps": 300}],
-        "conditioner": {"text_encoder": "minilm"},
+        "data": {"source": "world", "size": [32, 32], "frames": 8, "world": {"max_objects": 2}},
+        "optim": {"lr": 1e-3, "warmup_steps": 20},
+        "stages": [{"name": "video", "steps": 150}],
+        "diffusion": {"sample_steps": 20},
+    },
+    # Latent diffusion: a tiny KL autoencoder stage, then image pre-training, then video.
+    "toy-latent": {
+        "name": "toy-latent", "batch_size": 4,
+        "autoencoder": {"kind": "kl", "preset": "tiny"},
+        "data": {"source": "world", "size": [64, 64], "frames": 8},
+        "optim": {"lr": 5e-4, "warmup_steps": 20},
+        "stages": [
+            {"name": "autoencoder", "target": "autoencoder", "steps": 200},
+            {"name": "image", "steps": 100, "image_prob": 1.0},
+            {"name": "video", "steps": 200},
+        ],
     },
 }
 
