@@ -98,6 +98,7 @@ def _add_data(sub) -> None:
     s.add_argument("source", help="a folder of videos/images or a CSV/JSONL manifest")
     s.add_argument("--out", required=True, help="manifest.jsonl to write")
     s.add_argument("--no-motion", action="store_true", help="skip motion scores")
+    s.add_argument("--min-frames", type=int, default=8, help="skip videos shorter than this")
     s.set_defaults(func=cmd_data_scan)
     c = dsub.add_parser("cache-latents", help="encode clips once with an autoencoder into safetensors shards")
     c.add_argument("manifest")
@@ -184,7 +185,7 @@ def cmd_data_world(args) -> int:
 def cmd_data_scan(args) -> int:
     from kinema.data.real import scan
 
-    summary = scan(args.source, args.out, compute_motion=not args.no_motion)
+    summary = scan(args.source, args.out, min_frames=args.min_frames, compute_motion=not args.no_motion)
     print(summary.report() if hasattr(summary, "report") else summary)
     return EXIT_OK
 

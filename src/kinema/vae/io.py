@@ -52,7 +52,8 @@ def _read_spec(path: Path) -> dict:
 
 
 def load_autoencoder(path: str | os.PathLike, device: str | torch.device = "cpu"):
-    """Rebuild the autoencoder saved at ``path`` from its embedded config and load its weights."""
+    """Rebuild the autoencoder saved at ``path`` (by save_autoencoder, or inside a full model
+    checkpoint under ``autoencoder.*``) from its embedded config and load its weights."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"autoencoder file {path} does not exist")
@@ -61,6 +62,8 @@ def load_autoencoder(path: str | os.PathLike, device: str | torch.device = "cpu"
     except ConfigError as e:
         raise InputError(f"{path}: bad embedded config: {e}") from None
     state = load_file(str(path), device=str(device))
+    if any(k.startswith(("autoencoder.", "backbone.")) for k in state):  # a full model file: its autoencoder
+        state = {k[len("autoencoder."):]: v for k, v in state.items() if k.startswith("autoencoder.")}
     missing, unexpected = set(model.state_dict()) - set(state), set(state) - set(model.state_dict())
     if missing or unexpected:
         raise InputError(f"{path}: weights do not match the config (missing {sorted(missing)[:3]}, "
