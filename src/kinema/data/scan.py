@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import defaultdict
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,7 +162,8 @@ def scan(source: str | os.PathLike, out: str | os.PathLike | None = None, *, min
     records = load_records(source)
     jobs = [(r, opts) for r in records]
     if workers > 0:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # spawn, not fork: a forked child of a process whose OpenMP pool already ran can crash
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             results = list(pool.map(_inspect_star, jobs, chunksize=4))
     else:
         results = [_inspect_star(j) for j in jobs]
