@@ -7,6 +7,8 @@ import math
 
 from torch import Tensor, nn
 
+from kinema.models.layers.resnet import Downsample, Upsample  # noqa: F401 - shared with the backbones
+
 
 class PixelLayerNorm(nn.Module):
     """LayerNorm over channels at each pixel of (N, C, H, W): statistics never leave the pixel."""
@@ -40,26 +42,3 @@ class ResBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.skip(x) + self.body(x)
-
-
-class Downsample(nn.Module):
-    """Strided 3x3 conv: (N, C, H, W) -> (N, C, H/2, W/2)."""
-
-    def __init__(self, channels: int):
-        super().__init__()
-        self.conv = nn.Conv2d(channels, channels, 3, stride=2, padding=1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.conv(x)
-
-
-class Upsample(nn.Module):
-    """Nearest 2x then 3x3 conv: (N, C, H, W) -> (N, C, 2H, 2W)."""
-
-    def __init__(self, channels: int):
-        super().__init__()
-        self.up = nn.Upsample(scale_factor=2.0, mode="nearest")
-        self.conv = nn.Conv2d(channels, channels, 3, padding=1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.conv(self.up(x))
