@@ -125,3 +125,12 @@ def test_ddp_and_fsdp_on_two_cpu_processes(tmp_path):
     assert all(torch.allclose(f0[k], r0[k], atol=1e-5) for k in r0)
     single = load_checkpoint(ddp / "model.safetensors")[0]  # rank 0 exported the model
     assert single.keys() == load_checkpoint(fsdp / "model.safetensors")[0].keys()
+
+
+def test_validation_samples_and_logs_are_written(tmp_path):
+    _train(tmp_path, ["stages.0.steps=2", "sample_every=2", "diffusion.sample_steps=2"])
+    from kinema.video import read_video
+
+    grid, _ = read_video(tmp_path / "samples" / "step_000002.gif")
+    assert grid.shape == (4, 32, 32, 3)  # T frames of [real | generated] x 2 clips at 16x16
+    assert (tmp_path / "tb").is_dir() and len(_losses(tmp_path)) == 2
