@@ -46,3 +46,11 @@ def test_world_bad_arguments_are_usage_errors(capsys, tmp_path):
     with pytest.raises(SystemExit) as e:
         main(["data", "world", "--n", "1", "--out", str(tmp_path), "--split", "holdout"])
     assert e.value.code == 2
+
+
+def test_bench_world_cli_writes_reports(capsys, tmp_path, tiny_model):
+    out = tmp_path / "bench"
+    assert main(["bench", "world", "--model", str(tiny_model), "--n", "2", "--seeds", "1", "--reference", "4",
+                 "--steps", "2", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report and (out / "report.md").exists() and (out / "grid.png").exists()

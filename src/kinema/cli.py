@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_animate(sub)
     _add_info(sub)
     _add_data(sub)
+    _add_bench(sub)
     return p
 
 
@@ -112,6 +113,27 @@ def _add_data(sub) -> None:
     v.add_argument("--out", default="preview.png")
     v.add_argument("--n", type=int, default=8)
     v.set_defaults(func=cmd_data_preview)
+
+
+def _add_bench(sub) -> None:
+    b = sub.add_parser("bench", help="benchmarks of a model against baselines")
+    bsub = b.add_subparsers(dest="bench_verb", required=True, parser_class=_Parser)
+    w = bsub.add_parser("world", help="score a model on the held-out kinema world test split")
+    w.add_argument("--model", default=None, help="model .safetensors (omit to score only the baselines)")
+    w.add_argument("--baselines", default="static,gt", help="comma-separated: static, gt (or empty)")
+    w.add_argument("--n", type=int, default=128, help="test clips")
+    w.add_argument("--seeds", type=int, default=2, help="seeds per clip for the model")
+    w.add_argument("--reference", type=int, default=256, help="real clips for the Frechet reference set")
+    w.add_argument("--size", default=None, help="WxH (default: the model's trained size)")
+    w.add_argument("--frames", type=int, default=None)
+    w.add_argument("--fps", type=float, default=None)
+    w.add_argument("--steps", type=int, default=None)
+    w.add_argument("--sampler", default=None)
+    w.add_argument("--guidance", type=float, default=1.0)
+    w.add_argument("--image-guidance", type=float, default=1.0)
+    w.add_argument("--device", default="auto")
+    w.add_argument("--out", required=True, help="folder for report.json, report.md and grid.png")
+    w.set_defaults(func=cmd_bench_world)
 
 
 # ---- verbs ------------------------------------------------------------------------------------
@@ -202,6 +224,18 @@ def cmd_data_preview(args) -> int:
 
     out = contact_sheet(args.source, args.out, n=args.n)
     print(f"wrote {out}")
+    return EXIT_OK
+
+
+def cmd_bench_world(args) -> int:
+    from kinema.bench import bench_world
+
+    baselines = tuple(b for b in args.baselines.split(",") if b)
+    bench_world(args.model, baselines=baselines, n_clips=args.n, seeds_per_clip=args.seeds,
+                n_reference=args.reference, size=_parse_size(args.size), frames=args.frames, fps=args.fps,
+                steps=args.steps, sampler=args.sampler, guidance=args.guidance, image_guidance=args.image_guidance,
+                device=args.device, out_dir=args.out, log=print)
+    print(f"wrote {args.out}/report.json, report.md, grid.png")
     return EXIT_OK
 
 
