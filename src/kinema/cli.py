@@ -67,6 +67,8 @@ def _add_animate(sub) -> None:
     a.add_argument("--noise-prior", default="iid", help="iid | lowfreq | image_noise")
     a.add_argument("--noise-aug", type=float, default=0.0, help="noise level added to the input frames")
     a.add_argument("--motion", type=float, default=None, help="motion amount (as in the training data)")
+    a.add_argument("--no-replace-known", dest="replace_known", action="store_false",
+                   help="condition on the known frames by concatenation only (no latent replacement)")
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--format", choices=["mp4", "webm", "gif", "png"], default=None)
     a.add_argument("--device", default="auto", help="auto | cpu | cuda")
@@ -150,7 +152,7 @@ def cmd_train(args) -> int:
         print(f"dry run: {count_params(trainer.c.backbone):,} backbone parameters, {config.total_steps} steps")
         return EXIT_OK
     state = trainer.run()
-    print(f"done: step {state.step}, {state.seconds:.1f}s; outputs in {args.out}")
+    trainer.print(f"done: step {state.step}, {state.seconds:.1f}s; outputs in {args.out}")
     return EXIT_OK
 
 
@@ -167,7 +169,8 @@ def cmd_animate(args) -> int:
         None if args.text_only else args.image, args.prompt, last_frame=args.last_frame, loop=args.loop,
         frames=args.frames, fps=args.fps, size=_parse_size(args.size), steps=args.steps, sampler=args.sampler,
         guidance=args.guidance, image_guidance=args.image_guidance, guidance_ramp=_parse_pair(args.guidance_ramp),
-        noise_prior=args.noise_prior, noise_aug=args.noise_aug, motion=args.motion, seed=args.seed)
+        noise_prior=args.noise_prior, noise_aug=args.noise_aug, motion=args.motion, seed=args.seed,
+        replace_known=args.replace_known)
     out = result.save(args.output, fmt=args.format)
     print(f"wrote {out} ({result.frames.shape[0]} frames, {result.params['seconds']}s)")
     return EXIT_OK

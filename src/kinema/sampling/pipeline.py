@@ -46,6 +46,7 @@ class GenerationRequest:
     guidance_rescale: float = 0.0
     noise_prior: str = "iid"
     noise_aug: float = 0.0
+    replace_known: bool = True  # impose the known frames' latents on x0 at every step
     motion: float | None = None
     loop: bool = False
     seed: int = 0
@@ -91,7 +92,7 @@ class I2VPipeline:
         cond = self.conditioner.sampling_batch(conds, req.frames, latents, (C, h, w), gen).to(self.device)  # 4
         sigmas = self._sigmas(req)
         x = self._initial_state(req, (1, C, req.frames, h, w), latents, frames, sigmas, gen)  # 5
-        denoise = self._guided(req, sigmas)  # 6
+        denoise = self._guided(req, sigmas, frames, latents, (C, h, w))  # 6
         x0 = self._sample(req, denoise, x, sigmas, cond, gen, callback)  # 7
         video = self._decode(x0)  # 8
         params = self._provenance(req, frames, time.perf_counter() - t0)
@@ -171,12 +172,20 @@ class I2VPipeline:
         return self.param.prior(noise, sigmas[0]).to(self.device)
 
     # ---- 6-7. guidance and sampler -------------------------------------------------------------
-    def _guided(self, req, sigmas):
+    def _guided(self, req, sigmas, frames, latents, latent_shape):
         from kinema.sampling.guidance import GuidanceConfig, guided_denoiser
+        from kinema.sampling.known_frames import KnownFrameReplacement
 
         cfg = GuidanceConfig(text_scale=req.guidance, image_scale=req.image_guidance,
                              frame_ramp=req.guidance_ramp, rescale=req.guidance_rescale)
-        return guided_denoiser(self.denoiser, cfg, sigmas=sigmas)
+        denoise = guided_denoiser(self.denoiser, cfg, sigmas=sigmas)
+        if not (req.replace_known and frames):
+            return denoise
+        known = torch.zeros(1, *latent_shape[:1], req.frames, *latent_shape[1:])  # (1, C, T, h, w)
+        mask = torch.zeros(1, req.frames)
+        for frame, i, z in zip(frames, Conditions(frames=frames).resolved_indices(req.frames), latents):
+            known[0, :, i], mask[0, i] = z, frame.strength
+        return KnownFrameReplacement(denoise, known.to(self.device), mask.to(self.device))
 
     def _sample(self, req, denoise, x, sigmas, cond, gen, callback) -> Tensor:
         from kinema.sampling.samplers import SAMPLERS, check_sampler

@@ -54,6 +54,8 @@ class Trainer:
         self.ctx = D.init_distributed(config.distributed, self.device)
         if self.ctx.world > 1:
             self.device = D.resolve_device(config.device, self.ctx.local_rank)
+        if not self.ctx.is_main:  # one voice per run
+            self.print = lambda *_: None
         self.amp = self.device.type == "cuda" and config.precision in ("auto", "bf16")
         torch.manual_seed(config.seed)
         # 2. modules
