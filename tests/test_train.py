@@ -134,3 +134,15 @@ def test_validation_samples_and_logs_are_written(tmp_path):
     grid, _ = read_video(tmp_path / "samples" / "step_000002.gif")
     assert grid.shape == (4, 32, 32, 3)  # T frames of [real | generated] x 2 clips at 16x16
     assert (tmp_path / "tb").is_dir() and len(_losses(tmp_path)) == 2
+
+
+def test_resume_after_an_autoencoder_stage_keeps_its_calibration(tmp_path):
+    stages = ('stages=[{"name":"vae","steps":2,"target":"autoencoder"},'
+              '{"name":"video","steps":2}]')
+    over = ["autoencoder.kind=kl", "autoencoder.preset=tiny", stages]
+    _train(tmp_path / "a", over)
+    _train(tmp_path / "b", over, max_steps=3)
+    _train(tmp_path / "b", over, resume=True)
+    ca = load_checkpoint(tmp_path / "a" / "model.safetensors")[1]["autoencoder"]["config"]
+    cb = load_checkpoint(tmp_path / "b" / "model.safetensors")[1]["autoencoder"]["config"]
+    assert ca["scale"] != 1.0 and ca["scale"] == pytest.approx(cb["scale"]) and ca["shift"] == pytest.approx(cb["shift"])

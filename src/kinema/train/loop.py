@@ -256,7 +256,8 @@ class Trainer:
                    **prefixed(self.c.autoencoder.state_dict(), "autoencoder")}
         tensors.update(opt_tensors)
         info = {"step": self.state.step, "seconds": self.state.seconds, "lora": self.state.lora,
-                "stage": stage.name, "stage_done": done, "param_groups": groups, "kinema_version": __version__}
+                "stage": stage.name, "stage_done": done, "param_groups": groups, "kinema_version": __version__,
+                "autoencoder": self.c.model_config["autoencoder"]}  # its calibrated scale/shift live in the spec
         save_checkpoint(self.out / "checkpoints" / "last.safetensors", tensors, to_dict(self.config), info)
         D.barrier(self.ctx)
 
@@ -271,6 +272,10 @@ class Trainer:
         self.c.backbone.load_state_dict(subdict(tensors, "backbone"))
         self.c.autoencoder.load_state_dict(subdict(tensors, "autoencoder"))
         self.ema.load_state_dict(subdict(tensors, "ema"))
+        spec = info.get("autoencoder")
+        if spec and "scale" in spec.get("config", {}):  # restore the calibration of an autoencoder stage
+            self.c.autoencoder.set_scale_shift(spec["config"]["scale"], spec["config"]["shift"])
+            self.c.model_config["autoencoder"] = spec
         self.state = TrainState(step=int(info["step"]), seconds=float(info["seconds"]), lora=bool(info.get("lora")))
         self._resume_tensors = {k: v for k, v in tensors.items() if k.startswith(("optim.", "optim/"))}
         self._resume_info = info
