@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: set up, train a tiny image-to-video model on kinema world for
-# about a minute on the CPU, then animate the example images with it.
+# about two minutes on the CPU, then animate the example images with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -134,7 +134,7 @@ class TrainConfig:
 # ---- presets ----------------------------------------------------------------------------------
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # About a minute on 2 CPU cores: a pixel-space tiny U-Net on 32x32x8 kinema world clips.
+    # About two minutes on 2 CPU cores: a pixel-space tiny U-Net on 32x32x8 kinema world clips.
     "toy": {
         "name": "toy", "batch_size": 4,
         "data": {"source": "world", "size": [32, 32], "frames": 8, "world": {"max_objects": 2}},
