@@ -16,7 +16,6 @@ from kinema.bench.world_encoder import (
 )
 from kinema.data.world import clip_seed, generate_clip, world_preset
 from kinema.errors import InputError
-from kinema.eval import frechet_distance_features
 
 
 def test_resample_identity_on_the_grid_and_keeps_end_frames():

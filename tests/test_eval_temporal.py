@@ -1,6 +1,5 @@
 """Temporal metrics on synthetic videos with known answers (still, constant pan, jitter, tint)."""
 
-import cv2
 import numpy as np
 import pytest
 
@@ -10,13 +9,10 @@ from kinema.eval import (
     motion_smoothness, temporal_flicker, warping_error,
 )
 
+from video_fixtures import texture  # noqa: E402
+
 H = W = 64
 T = 8
-
-
-def texture(h, w, seed=0):
-    r = cv2.GaussianBlur(np.random.default_rng(seed).random((h, w, 3)).astype(np.float32), (0, 0), 1.5)
-    return ((r - r.min()) / (r.max() - r.min()) * 255).astype(np.uint8)
 
 
 CANVAS = texture(H + 60, W + 60)

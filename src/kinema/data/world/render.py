@@ -78,7 +78,6 @@ def _windows(box: np.ndarray, w: int, h: int):
 
 def render_object(obj: ObjectSpec, affine: np.ndarray, box: np.ndarray, w: int, h: int, ss: int):
     """Coverage (T, bh, bw) and premultiplied colour (T, bh, bw, 3) in per-frame windows."""
-    t = affine.shape[0]
     x0, y0, bw, bh = _windows(box, w, h)
     sub = (np.arange(ss) + 0.5) / ss - 0.5
     xs = x0[:, None] + (np.arange(bw)[:, None] + sub[None]).ravel()[None]  # (T, bw*ss)
