@@ -31,6 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_info(sub)
     _add_data(sub)
     _add_bench(sub)
+    from kinema.cli_eval import add_eval, add_weights
+
+    add_eval(sub, _Parser)
+    add_weights(sub, _Parser)
     return p
 
 

@@ -1,0 +1,147 @@
+"""``kinema eval`` and ``kinema weights``: thin wrappers over :mod:`kinema.eval.run` and
+:mod:`kinema.eval.weights` (no metric logic here)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from kinema.errors import InputError
+
+EXIT_OK = 0
+
+
+def add_eval(sub, parser_class) -> None:
+    e = sub.add_parser("eval", help="score generated videos: FVD, FID, LPIPS, CLIPScore, VBench-I2V, ...",
+                       description="kinema eval --generated DIR --reference DIR_OR_STATS --metrics LIST --out "
+                                   "report.json | kinema eval stats DIR --metrics LIST --out stats.npz | "
+                                   "kinema eval list")
+    e.add_argument("action", nargs="?", choices=["stats", "list"], help="stats: precompute reference "
+                   "statistics of DIR; list: the known metrics")
+    e.add_argument("dir", nargs="?", help="(stats) the reference folder of videos")
+    e.add_argument("--generated", help="folder (or file) of generated videos")
+    e.add_argument("--reference", help="folder of reference videos, or a stats .npz from `kinema eval stats`")
+    e.add_argument("--metrics", default="psnr,ssim,flicker", help="comma-separated metric names")
+    e.add_argument("--out", help="report.json (Markdown, HTML and plots beside it) or, for stats, stats.npz")
+    e.add_argument("--frames", type=int, default=None, help="frames per video (the first N after resampling)")
+    e.add_argument("--fps", type=float, default=None, help="resample every video to this frame rate")
+    e.add_argument("--cache", default=None, help="feature cache folder (default ~/.cache/kinema/features)")
+    e.add_argument("--no-cache", action="store_true", help="do not read or write cached features")
+    e.add_argument("--seed", type=int, default=0, help="seed of KID subsets")
+    e.add_argument("--force", action="store_true", help="use reference stats made under another protocol")
+    e.add_argument("--no-progress", action="store_true")
+    e.set_defaults(func=cmd_eval)
+
+
+def add_weights(sub, parser_class) -> None:
+    w = sub.add_parser("weights", help="the evaluation backbones' weight files: list, verify, where")
+    wsub = w.add_subparsers(dest="weights_verb", required=True, parser_class=parser_class)
+    wsub.add_parser("list", help="every registered weight file, its source, licence and whether it is found")
+    v = wsub.add_parser("verify", help="check size and sha256 of the weight files found")
+    v.add_argument("ids", nargs="*", help="weight ids (default: all that are found)")
+    h = wsub.add_parser("where", help="where a weight file is looked for, in order")
+    h.add_argument("id")
+    w.set_defaults(func=cmd_weights)
+
+
+def _progress(args):
+    if args.no_progress or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return lambda it, desc=None: tqdm(it, desc=desc, leave=False)
+
+
+def _protocol(args):
+    from kinema.eval.run import FrameProtocol
+
+    if args.frames is not None and args.frames < 1:
+        raise InputError(f"--frames {args.frames} must be >= 1")
+    if args.fps is not None and not args.fps > 0:
+        raise InputError(f"--fps {args.fps} must be > 0")
+    return FrameProtocol(frames=args.frames, fps=args.fps)
+
+
+def _cache_dir(args):
+    from kinema.eval.run.features import default_cache_dir
+
+    return None if args.no_cache else Path(args.cache) if args.cache else default_cache_dir()
+
+
+def _metric_names(args) -> list[str]:
+    names = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    if not names:
+        raise InputError("--metrics is empty; e.g. --metrics psnr,ssim,fvd-styleganv")
+    return names
+
+
+def cmd_eval(args) -> int:
+    if args.action == "list":
+        return _eval_list()
+    if args.action == "stats":
+        return _eval_stats(args)
+    from kinema.eval.run import EvalRequest, evaluate, write_reports
+
+    if not args.generated or not args.out:
+        raise InputError("kinema eval needs --generated DIR and --out report.json (and --reference for most metrics)")
+    req = EvalRequest(Path(args.generated), Path(args.reference) if args.reference else None, _metric_names(args),
+                      _protocol(args), _cache_dir(args), seed=args.seed, force=args.force)
+    report = evaluate(req, _progress(args))
+    paths = write_reports(report, args.out)
+    for o in report.outputs:
+        print(f"{o.result.name:28s} {o.result.value:.6g}")
+    n_skipped = sum(len(v) for v in report.skipped.values())
+    if n_skipped:
+        print(f"skipped {n_skipped} unusable video(s); see {paths['md']}")
+    print(f"wrote {paths['json']}, {paths['md'].name}, {paths['html'].name}")
+    return EXIT_OK
+
+
+def _eval_list() -> int:
+    from kinema.eval.run import all_metrics
+
+    for name, spec in sorted(all_metrics().items()):
+        print(f"{name:28s} {spec.kind:12s} {spec.backbone:28s} {spec.description}")
+    return EXIT_OK
+
+
+def _eval_stats(args) -> int:
+    from kinema.eval.run import reference_statistics
+    from kinema.eval.run.reference_stats import save_reference
+
+    if not args.dir or not args.out:
+        raise InputError("usage: kinema eval stats DIR --metrics LIST --out stats.npz")
+    entries = reference_statistics(Path(args.dir), _metric_names(args), _protocol(args), _cache_dir(args),
+                                   _progress(args))
+    path = save_reference(args.out, entries)
+    for name, e in entries.items():
+        print(f"{name:28s} n={e.stats.n} dim={e.stats.dim}")
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_weights(args) -> int:
+    from kinema.eval import weights
+
+    if args.weights_verb == "list":
+        for row in weights.list_rows():
+            print("  ".join(str(row[k]) for k in row))
+    elif args.weights_verb == "verify":
+        ids = args.ids or [i for i in weights.CATALOG if _found(weights, i)]
+        if not ids:
+            print("no weight files found (see `kinema weights list` for where to get them)")
+        bad = 0
+        for i in ids:
+            r = weights.verify(i)
+            bad += not (r.found and r.size_ok is not False and r.sha256_ok is not False)
+            print(f"{i:32s} {r.message}")
+        if bad:
+            raise InputError(f"{bad} weight file(s) missing or failed verification")
+    else:
+        for place, path, exists in weights.where(args.id):
+            print(f"{'found' if exists else '-':6s} {place:24s} {path}")
+    return EXIT_OK
+
+
+def _found(weights, weight_id: str) -> bool:
+    return any(exists for _, _, exists in weights.where(weight_id))

@@ -1,0 +1,110 @@
+"""kinema eval runner: frame protocol, pairing, caching, reference stats, reports."""
+
+import json
+
+import numpy as np
+import pytest
+
+from kinema.errors import ConfigError, InputError
+from kinema.eval.run import EvalRequest, FrameProtocol, evaluate, reference_statistics, write_reports
+from kinema.eval.run.reference_stats import load_reference, save_reference
+from kinema.video import write_video
+
+
+def _moving_square(seed: int, t: int = 8, size: int = 32) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    frames = np.full((t, size, size, 3), 40, np.uint8)
+    y, x, dx = rng.integers(4, size // 2), rng.integers(2, 8), int(rng.integers(1, 3))
+    for i in range(t):
+        frames[i, y:y + 8, x + i * dx: x + i * dx + 8] = (200, 80 + 10 * seed, 60)
+    return frames
+
+
+def _folder(path, seeds, fps=8.0, t=8):
+    path.mkdir(parents=True, exist_ok=True)
+    for s in seeds:
+        write_video(path / f"clip{s}.gif", _moving_square(s, t), fps)
+    return path
+
+
+@pytest.fixture()
+def sets(tmp_path):
+    return _folder(tmp_path / "gen", range(4)), _folder(tmp_path / "ref", range(4)), tmp_path
+
+
+def test_identical_sets_score_perfectly(sets):
+    gen, ref, tmp = sets
+    req = EvalRequest(gen, ref, ["ssim", "first_frame_ssim", "kinema-fmd-v1", "flicker"], cache_dir=None)
+    rep = evaluate(req)
+    values = {o.result.name: o.result.value for o in rep.outputs}
+    assert values["ssim"] == pytest.approx(1.0) and values["first_frame_ssim"] == pytest.approx(1.0)
+    assert abs(values["kinema-fmd-v1"]) < 1e-6
+    assert values["flicker"] > 0
+    ssim = rep.outputs[0]
+    assert set(ssim.per_video) == {f"clip{s}" for s in range(4)} and len(ssim.curve) == 8
+    assert ssim.result.protocol["n_real"] == 4 and ssim.result.protocol["resolution"] == [32, 32]
+
+
+def test_reports_written(sets):
+    gen, ref, tmp = sets
+    rep = evaluate(EvalRequest(gen, ref, ["psnr", "flicker", "kinema-fmd-v1"], cache_dir=None))
+    paths = write_reports(rep, tmp / "out" / "report.json")
+    data = json.loads(paths["json"].read_text())
+    assert [m["name"] for m in data["metrics"]] == ["psnr", "flicker", "kinema-fmd-v1"]
+    assert all("protocol" in m for m in data["metrics"])
+    for key in ("md", "html", "bars", "curves", "grid"):
+        assert paths[key].exists() and paths[key].stat().st_size > 0
+    assert "| flicker |" in paths["md"].read_text()
+
+
+def test_feature_cache_hits_on_second_run(sets):
+    gen, ref, tmp = sets
+    req = EvalRequest(gen, ref, ["kinema-fmd-v1"], cache_dir=tmp / "cache")
+    first = evaluate(req)
+    second = evaluate(req)
+    assert first.request["cache"]["hits"] == 0 and second.request["cache"]["hits"] == 8
+    assert second.outputs[0].result.value == pytest.approx(first.outputs[0].result.value)
+
+
+def test_mixed_frame_rates_refused_then_resampled(tmp_path):
+    gen = _folder(tmp_path / "g", [0, 1], fps=8.0, t=16)
+    write_video(gen / "fast.gif", _moving_square(2, 16), 16.0)
+    with pytest.raises(InputError, match="mixed frame rates"):
+        evaluate(EvalRequest(gen, None, ["flicker"], cache_dir=None))
+    rep = evaluate(EvalRequest(gen, None, ["flicker"], FrameProtocol(frames=8, fps=8.0), cache_dir=None))
+    assert rep.outputs[0].result.protocol["frames"] == 8 and len(rep.generated.videos) == 3
+
+
+def test_short_and_unreadable_videos_are_skipped_and_reported(tmp_path):
+    gen = _folder(tmp_path / "g", [0, 1], t=8)
+    write_video(gen / "short.gif", _moving_square(3, 4), 8.0)
+    (gen / "broken.mp4").write_bytes(b"not a video")
+    rep = evaluate(EvalRequest(gen, None, ["flicker"], FrameProtocol(frames=8), cache_dir=None))
+    reasons = dict((p.split("/")[-1], r) for p, r in rep.skipped["generated"])
+    assert set(reasons) == {"short.gif", "broken.mp4"} and "needs 8" in reasons["short.gif"]
+    assert rep.outputs[0].result.protocol["n_generated"] == 2
+
+
+def test_reference_stats_round_trip_and_protocol_check(sets):
+    gen, ref, tmp = sets
+    stats = reference_statistics(ref, ["kinema-fmd-v1"], FrameProtocol(frames=8), cache_dir=None)
+    path = save_reference(tmp / "ref.npz", stats)
+    assert load_reference(path)["kinema-fmd-v1"].stats.n == 4
+    from_stats = evaluate(EvalRequest(gen, path, ["kinema-fmd-v1"], FrameProtocol(frames=8), cache_dir=None))
+    from_dir = evaluate(EvalRequest(gen, ref, ["kinema-fmd-v1"], FrameProtocol(frames=8), cache_dir=None))
+    assert from_stats.outputs[0].result.value == pytest.approx(from_dir.outputs[0].result.value, abs=1e-9)
+    with pytest.raises(ConfigError, match="another protocol"):
+        evaluate(EvalRequest(gen, path, ["kinema-fmd-v1"], FrameProtocol(frames=6), cache_dir=None))
+    with pytest.raises(InputError, match="need a reference folder"):
+        evaluate(EvalRequest(gen, path, ["psnr"], cache_dir=None))
+
+
+def test_bad_requests(sets):
+    gen, ref, tmp = sets
+    with pytest.raises(ConfigError, match="unknown metric"):
+        evaluate(EvalRequest(gen, ref, ["nope"], cache_dir=None))
+    with pytest.raises(InputError, match="need --reference"):
+        evaluate(EvalRequest(gen, None, ["psnr"], cache_dir=None))
+    (tmp / "empty").mkdir()
+    with pytest.raises(InputError, match="no videos"):
+        evaluate(EvalRequest(tmp / "empty", None, ["flicker"], cache_dir=None))
