@@ -116,7 +116,20 @@ class I2VPipeline:
         if W % ds or H % ds or W < ds or H < ds:
             raise ConfigError(f"size {W}x{H} must be a positive multiple of {ds} for this model")
         check_range("width*height", W * H, 1, 4096 * 4096)
+        self._check_trained_range(req, int(v["frames"]), tuple(v["size"]))
         return req
+
+    @staticmethod
+    def _check_trained_range(req: GenerationRequest, frames: int, size: tuple[int, int]) -> None:
+        """Refuse requests far outside what the model was trained on (memory blows up, output is noise)."""
+        if req.frames > MAX_FRAMES_FACTOR * frames:
+            raise ConfigError(f"frames={req.frames} is more than {MAX_FRAMES_FACTOR}x the {frames} frames this model "
+                              f"was trained on (at most {MAX_FRAMES_FACTOR * frames})")
+        W, H = req.size
+        if W * H > MAX_AREA_FACTOR * size[0] * size[1]:
+            side = int(MAX_AREA_FACTOR ** 0.5)
+            raise ConfigError(f"size {W}x{H} is more than {MAX_AREA_FACTOR}x the area of the {size[0]}x{size[1]} "
+                              f"this model was trained at (at most {side * size[0]}x{side * size[1]})")
 
     def _patch_multiple(self) -> int:
         cfg = self.model_config["backbone"]["config"]
@@ -209,6 +222,10 @@ class I2VPipeline:
                 "known_frames": [{"index": f.index, "strength": f.strength} for f in frames],
                 "parameterization": self.model_config["diffusion"]["parameterization"],
                 "seconds": round(seconds, 3)}
+
+
+MAX_FRAMES_FACTOR = 8  # longest request: 8x the trained frame count
+MAX_AREA_FACTOR = 64  # largest request: 8x the trained width and height
 
 
 def _as_image(value, size, load_image) -> Tensor:

@@ -1,0 +1,64 @@
+"""The model shipped in the package: loads with no path, carries its provenance, survives bad input."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import kinema
+from kinema.checkpoint import read_metadata
+from kinema.errors import ConfigError
+from kinema.sampling.pipeline import default_model_path
+
+FAST = dict(steps=2, frames=4)  # the invariants below hold at any step count
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    return kinema.load()  # no path: the bundled default model
+
+
+def test_default_model_ships_with_provenance():
+    path = default_model_path()
+    assert path.is_file() and path.stat().st_size < 40e6  # "tens of MB at most"
+    config, info = read_metadata(path)
+    prov = info["provenance"]
+    assert prov["recipe"].startswith("configs/") and len(prov["recipe_sha256"]) == 64
+    assert prov["steps"] > 0 and prov["train_seconds"] > 0
+    assert {"first_frame_psnr", "camera_accuracy", "fd_world", "seconds_per_clip"} <= set(info["benchmark"])
+    assert config["conditioner"]["text_encoder"].startswith("minilm")
+    assert config["video"]["frames"] >= 16 and min(config["video"]["size"]) >= 64 and config["video"]["fps"] >= 8
+
+
+def _photo(mode: str, size: tuple[int, int]) -> Image.Image:
+    rgb = np.random.default_rng(0).integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+    return Image.fromarray(rgb).convert(mode)
+
+
+@pytest.mark.parametrize("mode,size", [("RGB", (97, 61)), ("L", (300, 40)), ("RGBA", (64, 64)),
+                                       ("P", (41, 130)), ("CMYK", (80, 80)), ("I;16", (70, 50))])
+def test_any_photo_mode_and_size(pipe, mode, size):
+    out = pipe(_photo(mode, size), "a red circle moves right", **FAST)
+    assert out.frames.shape == (4, 64, 64, 3) and out.frames.dtype == np.uint8
+
+
+@pytest.mark.parametrize("prompt", ["", "x" * 5000, "猫が右にゆっくり動く", "🐱➡️🎥", "\n\t  ", "la cámara se acerca"])
+def test_unseen_prompts(pipe, prompt):
+    out = pipe(_photo("RGB", (64, 64)), prompt, **FAST)
+    assert np.isfinite(out.frames.astype(np.float64)).all() and out.frames.shape[0] == 4
+
+
+def test_sizes_and_lengths_outside_the_trained_range(pipe):
+    assert pipe(_photo("RGB", (64, 64)), "", steps=2, frames=1).frames.shape[0] == 1
+    assert pipe(_photo("RGB", (64, 64)), "", steps=2, frames=4, size=(96, 32)).frames.shape[1:3] == (32, 96)
+    with pytest.raises(ConfigError, match="trained on"):
+        pipe(_photo("RGB", (64, 64)), "", steps=2, frames=1000 // 2)
+    with pytest.raises(ConfigError, match="trained at"):
+        pipe(_photo("RGB", (64, 64)), "", steps=2, frames=2, size=(2048, 2048))
+    with pytest.raises(ConfigError, match="multiple of"):
+        pipe(_photo("RGB", (64, 64)), "", steps=2, frames=2, size=(66, 64))
+
+
+def test_text_to_video_and_transition(pipe):
+    t2v = pipe(None, "a blue square bounces", **FAST)
+    trans = pipe(_photo("RGB", (64, 64)), "", last_frame=_photo("L", (64, 64)), **FAST)
+    assert t2v.frames.shape == trans.frames.shape == (4, 64, 64, 3)
