@@ -108,3 +108,28 @@ def test_bad_requests(sets):
     (tmp / "empty").mkdir()
     with pytest.raises(InputError, match="no videos"):
         evaluate(EvalRequest(tmp / "empty", None, ["flicker"], cache_dir=None))
+
+
+def test_backbone_metric_with_local_weights_and_missing_weights(sets, monkeypatch):
+    """LPIPS through kinema eval with weight files found via the registry's environment variables."""
+    import torch
+
+    from kinema.cli import main
+    from kinema.eval.backbones.lpips_nets import LinearHeads, LPIPSTrunk
+    from kinema.eval.run import backbone_metrics
+
+    gen, ref, tmp = sets
+    backbone_metrics._lpips.cache_clear()
+    monkeypatch.setenv("KINEMA_CACHE", str(tmp / "empty-cache"))
+    assert main(["eval", "--generated", str(gen), "--reference", str(ref), "--metrics", "lpips-alex",
+                 "--out", str(tmp / "r.json"), "--no-cache"]) == 2  # no weights anywhere: one-line error
+    torch.manual_seed(0)
+    torch.save(LPIPSTrunk("alex").state_dict(), tmp / "alexnet-owt-7be5be79.pth")
+    heads = LinearHeads("alex")
+    for p in heads.parameters():
+        torch.nn.init.uniform_(p, 0.0, 1.0)
+    torch.save(heads.state_dict(), tmp / "alex.pth")
+    monkeypatch.setenv("KINEMA_WEIGHTS_DIR", str(tmp))
+    rep = evaluate(EvalRequest(gen, ref, ["lpips-alex"], cache_dir=None))
+    assert rep.outputs[0].result.value == pytest.approx(0.0, abs=1e-7)  # identical sets
+    backbone_metrics._lpips.cache_clear()

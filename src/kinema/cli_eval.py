@@ -27,6 +27,10 @@ def add_eval(sub, parser_class) -> None:
     e.add_argument("--fps", type=float, default=None, help="resample every video to this frame rate")
     e.add_argument("--cache", default=None, help="feature cache folder (default ~/.cache/kinema/features)")
     e.add_argument("--no-cache", action="store_true", help="do not read or write cached features")
+    e.add_argument("--prompts", default=None, help="JSON {video name: prompt} (CLIPScore, camera motion); "
+                   "default: the prompt in each kinema video's metadata")
+    e.add_argument("--images", default=None, help="folder of input images named like the videos (VBench i2v_*); "
+                   "default: frame 0 of the reference video of the same name")
     e.add_argument("--seed", type=int, default=0, help="seed of KID subsets")
     e.add_argument("--force", action="store_true", help="use reference stats made under another protocol")
     e.add_argument("--no-progress", action="store_true")
@@ -85,7 +89,9 @@ def cmd_eval(args) -> int:
     if not args.generated or not args.out:
         raise InputError("kinema eval needs --generated DIR and --out report.json (and --reference for most metrics)")
     req = EvalRequest(Path(args.generated), Path(args.reference) if args.reference else None, _metric_names(args),
-                      _protocol(args), _cache_dir(args), seed=args.seed, force=args.force)
+                      _protocol(args), _cache_dir(args), seed=args.seed, force=args.force,
+                      prompts=Path(args.prompts) if args.prompts else None,
+                      images=Path(args.images) if args.images else None)
     report = evaluate(req, _progress(args))
     paths = write_reports(report, args.out)
     for o in report.outputs:

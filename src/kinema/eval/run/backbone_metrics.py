@@ -1,3 +1,108 @@
-"""Metrics on pretrained backbones (weights from local files, see :mod:`kinema.eval.weights`)."""
+"""Metrics on pretrained backbones, registered for ``kinema eval``.
+
+Weights come from local files (:mod:`kinema.eval.weights`: explicit path, environment variable or
+cache folder) and are loaded once per process, at the first use; a missing file is a one-line error
+naming it and where to obtain it.
+"""
 
 from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from kinema.eval.run.registry import MetricSpec, register
+
+# ---- LPIPS (survey Eq. 10): paired -----------------------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def _lpips(net: str):
+    from kinema.eval.metrics.lpips import load_lpips
+
+    return load_lpips(net)
+
+
+def _lpips_metric(net: str):
+    def compute(gen: np.ndarray, ref: np.ndarray):
+        from kinema.eval.metrics.lpips import lpips_frames
+
+        t = min(len(gen), len(ref))
+        curve = lpips_frames(_lpips(net), gen[:t], ref[:t])
+        return float(curve.mean()), curve
+
+    return compute
+
+
+for _net, _trunk in (("alex", "alexnet-torchvision"), ("vgg", "vgg16-torchvision")):
+    register(MetricSpec(f"lpips-{_net}", "paired", f"LPIPS v0.1, {_net} trunk (lpips package protocol), per frame",
+                        backbone=f"{_trunk}+lpips-{_net}-v0.1", higher_is_better=False,
+                        compute=_lpips_metric(_net)))
+
+
+# ---- CLIPScore / CLIP-SIM (survey Eq. 11) -----------------------------------------------------
+
+@lru_cache(maxsize=None)
+def _clip(weight_id: str):
+    from kinema.eval.backbones.clip import load_clip
+
+    return load_clip(weight_id)
+
+
+def _clipscore(videos, ctx):
+    from kinema.eval.metrics.clip_score import clip_score, clip_score_video
+
+    clip, prompts = _clip("clip-vit-large-patch14"), ctx.require_prompts("clipscore")
+    return clip_score(clip, videos, prompts), [clip_score_video(clip, v, p) for v, p in zip(videos, prompts)]
+
+
+def _clip_sim(mode: str):
+    def compute(videos, ctx):
+        from kinema.eval.metrics.clip_score import clip_sim, clip_sim_video
+
+        clip = _clip("clip-vit-large-patch14")
+        images = ctx.images if mode == "first" else None
+        refs = images if images is not None else [None] * len(videos)
+        return clip_sim(clip, videos, mode, images), [clip_sim_video(clip, v, mode, im) for v, im in zip(videos, refs)]
+
+    return compute
+
+
+register(MetricSpec("clipscore", "set", "CLIPScore: max(100 cos(frame, prompt), 0), mean over frames (torchmetrics)",
+                    backbone="clip-vit-large-patch14", compute=_clipscore))
+for _mode in ("first", "consecutive"):
+    register(MetricSpec(f"clip-sim-{_mode}", "set", f"CLIP-SIM: image-embedding cosine, {_mode} frame pairs",
+                        backbone="clip-vit-large-patch14", compute=_clip_sim(_mode)))
+
+
+# ---- VBench-I2V: set-level dimensions -------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _vbench_backbones():
+    from kinema.eval.vbench.backbones import default_backbones
+
+    return default_backbones()
+
+
+def _vbench_dimension(name: str):
+    def compute(videos, ctx):
+        from kinema.eval.vbench.evaluate import evaluate_dimension
+
+        images = ctx.require_images(f"vbench-i2v/{name}") if name.startswith("i2v_") else None
+        cameras = ctx.require_prompts(f"vbench-i2v/{name}") if name == "camera_motion" else None
+        score = evaluate_dimension(name, videos, _vbench_backbones(), images=images, camera_types=cameras,
+                                   fps=ctx.fps)
+        return score.result(), [float(x) for x in score.per_video]
+
+    return compute
+
+
+def _register_vbench() -> None:
+    from kinema.eval.vbench.constants import DIMENSIONS
+
+    for dim in DIMENSIONS:
+        register(MetricSpec(f"vbench-i2v/{dim}", "set", f"VBench-I2V {dim.replace('_', ' ')} (reference rules)",
+                            backbone="see protocol", compute=_vbench_dimension(dim)))
+
+
+_register_vbench()

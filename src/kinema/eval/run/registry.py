@@ -6,6 +6,8 @@ Kinds decide what a metric needs:
 * ``paired``       a generated video and the reference of the same name -> a value and a curve.
 * ``distribution`` features of every generated and every reference video -> one number
                    (Fréchet distance, KID, IS); the reference may be precomputed statistics.
+* ``set``          the whole generated set at once, with its context (input images, prompts,
+                   fps) -> a MetricResult and per-video values (VBench-I2V, CLIPScore).
 
 Backbone metrics (FID, FVD, LPIPS, CLIPScore, VBench-I2V) register in
 :mod:`kinema.eval.run.backbone_metrics`; the weight-free ones are here.
@@ -23,7 +25,7 @@ from kinema.eval import frame_metrics, temporal
 from kinema.eval.motion_distance import METRIC_ID as FMD_ID
 from kinema.eval.motion_distance import MOTION_FEATURE_DIM, motion_features
 
-KINDS = ("video", "paired", "distribution")
+KINDS = ("video", "paired", "distribution", "set")
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,8 @@ class MetricSpec:
     description: str
     backbone: str = "none"  # weight id(s) of the backbone, "none" for weight-free metrics
     higher_is_better: bool = True
-    # video: f(frames) -> (value, curve|None); paired: f(gen, ref) -> (value, curve|None)
+    # video: f(frames) -> (value, curve|None); paired: f(gen, ref) -> (value, curve|None);
+    # set: f(videos, SetContext) -> (MetricResult, {name: value})
     compute: Callable | None = None
     # distribution: builds the feature extractor (weights path or None) -> extractor
     extractor: Callable | None = None

@@ -19,6 +19,7 @@ from kinema.eval.protocol import MetricResult, make_protocol
 from kinema.eval.run.features import FeatureCache, default_cache_dir, video_features
 from kinema.eval.run.reference_stats import ReferenceEntry, check_meta, load_reference
 from kinema.eval.run.registry import MetricSpec, get_metric
+from kinema.eval.run.context import set_context
 from kinema.eval.run.videos import FrameProtocol, VideoSet, load_video_set, pair_videos
 
 
@@ -33,6 +34,8 @@ class EvalRequest:
     force: bool = False  # use reference statistics made under another protocol
     kid_subset_size: int = 1000
     kid_subsets: int = 100
+    prompts: Path | None = None  # JSON {video name: prompt}; default: each video's kinema metadata
+    images: Path | None = None  # folder of input images named like the videos; default: reference frame 0
 
 
 @dataclass
@@ -76,7 +79,8 @@ def evaluate(req: EvalRequest, progress=None) -> EvalReport:
 
 
 def _load_reference(req: EvalRequest, specs: list[MetricSpec], progress):
-    needs_ref = [s.name for s in specs if s.kind == "paired" or (s.kind == "distribution" and s.score != "is")]
+    needs_ref = [s.name for s in specs if s.kind == "paired" or (s.kind == "distribution" and s.score != "is")
+                 or s.options.get("needs_reference")]
     if req.reference is None:
         if needs_ref:
             raise InputError(f"metrics {needs_ref} need --reference (a folder of videos or a stats .npz)")
@@ -96,6 +100,8 @@ def _run_metric(spec, req, gen, ref_set, ref_stats, cache, progress) -> MetricOu
         out = _video_metric(spec, req, gen)
     elif spec.kind == "paired":
         out = _paired_metric(spec, req, gen, ref_set)
+    elif spec.kind == "set":
+        out = _set_metric(spec, req, gen, ref_set)
     else:
         out = _distribution_metric(spec, req, gen, ref_set, ref_stats, cache, progress)
     out.seconds = time.perf_counter() - t0
@@ -130,6 +136,11 @@ def _video_metric(spec, req, gen) -> MetricOutput:
                           preprocessing="uint8 frames as read; no resize", seed=None, backbone=spec.backbone)
     return MetricOutput(MetricResult(spec.name, float(np.mean(list(values.values()))), proto),
                         values, _mean_curve(curves))
+
+
+def _set_metric(spec, req, gen, ref_set) -> MetricOutput:
+    result, per_video = spec.compute([v.frames for v in gen.videos], set_context(req, gen, ref_set))
+    return MetricOutput(result, {n: float(x) for n, x in zip(gen.names, per_video)})
 
 
 def _paired_metric(spec, req, gen, ref_set) -> MetricOutput:
