@@ -16,7 +16,7 @@ def _moving_square(seed: int, t: int = 8, size: int = 32) -> np.ndarray:
     frames = np.full((t, size, size, 3), 40, np.uint8)
     y, x, dx = rng.integers(4, size // 2), rng.integers(2, 8), int(rng.integers(1, 3))
     for i in range(t):
-        frames[i, y:y + 8, x + i * dx: x + i * dx + 8] = (200, 80 + 10 * seed, 60)
+        frames[i, y:y + 8, x + i * dx: x + i * dx + 8] = (200, (80 + 10 * seed) % 256, 60)
     return frames
 
 
@@ -133,3 +133,26 @@ def test_backbone_metric_with_local_weights_and_missing_weights(sets, monkeypatc
     rep = evaluate(EvalRequest(gen, ref, ["lpips-alex"], cache_dir=None))
     assert rep.outputs[0].result.value == pytest.approx(0.0, abs=1e-7)  # identical sets
     backbone_metrics._lpips.cache_clear()
+
+
+def test_runner_fvd_equals_the_fvd_module(tmp_path):
+    """The runner's FVD path (features, cache, covariance / n) equals kinema.eval.metrics.fvd.fvd."""
+    import torch
+
+    from kinema.eval.backbones.videomae import VIDEOMAE_PRESETS, VideoMAEFeatures, VideoMAEViT
+    from kinema.eval.metrics.fvd import fvd
+    from kinema.eval.run import METRICS, MetricSpec, register
+
+    torch.manual_seed(0)
+    extractor = VideoMAEFeatures(VideoMAEViT(VIDEOMAE_PRESETS["tiny"]))
+    register(MetricSpec("fvd-test-tiny", "distribution", "test", extractor=lambda weights=None: extractor,
+                        score="fd", options={"ddof": 0}))
+    try:
+        gen = _folder(tmp_path / "g", range(0, 12), t=16)
+        ref = _folder(tmp_path / "r", range(20, 32), t=16)
+        rep = evaluate(EvalRequest(gen, ref, ["fvd-test-tiny"], FrameProtocol(frames=16), cache_dir=tmp_path / "c"))
+        videos = [v.frames for v in rep.generated.videos], [v.frames for v in rep.reference.videos]
+        expected = fvd(videos[0], videos[1], extractor).value
+        assert rep.outputs[0].result.value == pytest.approx(expected, rel=1e-6) and expected > 0
+    finally:
+        METRICS.pop("fvd-test-tiny")

@@ -106,3 +106,22 @@ def _register_vbench() -> None:
 
 
 _register_vbench()
+
+
+# ---- FVD (survey Eq. 6): three backbones kept as distinct metrics ------------------------------
+
+def _fvd_extractor(metric: str):
+    def build(weights=None):
+        from kinema.eval.metrics.fvd import load_fvd_extractor
+
+        return load_fvd_extractor(metric, weights)
+
+    return build
+
+
+for _metric, _backbone, _what in (("fvd-styleganv", "i3d-stylegan-v", "StyleGAN-V I3D TorchScript protocol"),
+                                  ("fvd-tats", "i3d-tats-400", "TATS / cd-fvd PyTorch I3D"),
+                                  ("fvd-videomae", "videomae-v2-g-ssv2", "cd-fvd VideoMAE-v2 ViT-g (content-debiased)")):
+    register(MetricSpec(_metric, "distribution", f"FVD, {_what}; first 16 frames; covariance / n as cd-fvd",
+                        backbone=_backbone, higher_is_better=False, extractor=_fvd_extractor(_metric), score="fd",
+                        options={"ddof": 0}))

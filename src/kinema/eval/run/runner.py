@@ -194,11 +194,20 @@ def _reference_entry(spec, req, ref_set, ref_stats, extractor, meta, cache, prog
 
 def _score(spec, req, feats_g: np.ndarray, ref: ReferenceEntry | None) -> tuple[float, dict]:
     if spec.score == "fd":
-        return frechet_distance_stats(FeatureStats.from_features(feats_g), ref.stats), {}
+        ddof = spec.options.get("ddof", 1)  # FVD references divide the covariance by n (ddof 0)
+        gen = _with_ddof(FeatureStats.from_features(feats_g), ddof)
+        return frechet_distance_stats(gen, _with_ddof(ref.stats, ddof)), {"covariance_ddof": ddof}
     if spec.score == "kid":
         kid = kernel_distance(feats_g, ref.features, req.kid_subset_size, req.kid_subsets, req.seed)
         return kid.mean, {"std": kid.std, "subset_size": kid.subset_size, "n_subsets": kid.n_subsets}
     return spec.options["score_fn"](feats_g)  # e.g. inception score -> (value, extra)
+
+
+def _with_ddof(stats: FeatureStats, ddof: int) -> FeatureStats:
+    """Stats (covariance / (n - 1)) rescaled to covariance / (n - ddof)."""
+    if ddof == 1:
+        return stats
+    return FeatureStats(stats.mu, stats.sigma * (stats.n - 1) / (stats.n - ddof), stats.n, stats.dim, stats.meta)
 
 
 def reference_statistics(root: Path, metrics: list[str], protocol: FrameProtocol,
