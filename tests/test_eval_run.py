@@ -156,3 +156,31 @@ def test_runner_fvd_equals_the_fvd_module(tmp_path):
         assert rep.outputs[0].result.value == pytest.approx(expected, rel=1e-6) and expected > 0
     finally:
         METRICS.pop("fvd-test-tiny")
+
+
+def test_runner_fid_kid_is_equal_the_inception_module(tmp_path, monkeypatch):
+    """FID / KID / IS through kinema eval (frame level) equal kinema.eval.metrics.inception_metrics."""
+    import torch
+
+    from kinema.eval.backbones.inception import FIDInceptionV3, InceptionFeatures
+    from kinema.eval.metrics import inception_metrics as im
+    from kinema.eval.run import backbone_metrics
+
+    torch.manual_seed(0)
+    net = FIDInceptionV3()
+    # the 192-d layer stands in for pool3: the same code path, without a 2048 x 2048 sqrtm per FID
+    fake = {(p, f): InceptionFeatures(net, p, "192" if f == "2048" else f)
+            for p, f in (("pytorch-fid", "2048"), ("torch-fidelity", "2048"), ("torch-fidelity", "logits_unbiased"))}
+    monkeypatch.setattr(backbone_metrics, "_inception", lambda p, f: fake[(p, f)])
+    gen, ref = _folder(tmp_path / "g", range(3), t=4), _folder(tmp_path / "r", range(10, 13), t=4)
+    rep = evaluate(EvalRequest(gen, ref, ["fid", "kid", "is"], cache_dir=None, kid_subset_size=6, kid_subsets=5,
+                               is_splits=2))
+    got = {o.result.name: o for o in rep.outputs}
+    g = np.stack([v.frames for v in rep.generated.videos])
+    r = np.stack([v.frames for v in rep.reference.videos])
+    assert got["fid"].result.value == pytest.approx(im.fid(r, g, fake[("pytorch-fid", "2048")]).value, rel=1e-6)
+    kid = im.kid(r, g, fake[("torch-fidelity", "2048")], subset_size=6, n_subsets=5)[0].value
+    assert got["kid"].result.value == pytest.approx(kid, rel=1e-6, abs=1e-12)
+    is_mean = im.inception_score(g, fake[("torch-fidelity", "logits_unbiased")], splits=2)[0].value
+    assert got["is"].result.value == pytest.approx(is_mean, rel=1e-6)
+    assert got["fid"].result.protocol["n_real"] == 3 and got["fid"].result.protocol["n_features_generated"] == 12

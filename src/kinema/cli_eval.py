@@ -31,7 +31,10 @@ def add_eval(sub, parser_class) -> None:
                    "default: the prompt in each kinema video's metadata")
     e.add_argument("--images", default=None, help="folder of input images named like the videos (VBench i2v_*); "
                    "default: frame 0 of the reference video of the same name")
-    e.add_argument("--seed", type=int, default=0, help="seed of KID subsets")
+    e.add_argument("--seed", type=int, default=None, help="seed of KID subsets / IS shuffle (default: "
+                   "torch-fidelity's 2020)")
+    e.add_argument("--kid-subset-size", type=int, default=1000, help="KID subset size (torch-fidelity: 1000)")
+    e.add_argument("--is-splits", type=int, default=10, help="Inception Score splits")
     e.add_argument("--force", action="store_true", help="use reference stats made under another protocol")
     e.add_argument("--no-progress", action="store_true")
     e.set_defaults(func=cmd_eval)
@@ -90,6 +93,7 @@ def cmd_eval(args) -> int:
         raise InputError("kinema eval needs --generated DIR and --out report.json (and --reference for most metrics)")
     req = EvalRequest(Path(args.generated), Path(args.reference) if args.reference else None, _metric_names(args),
                       _protocol(args), _cache_dir(args), seed=args.seed, force=args.force,
+                      kid_subset_size=args.kid_subset_size, is_splits=args.is_splits,
                       prompts=Path(args.prompts) if args.prompts else None,
                       images=Path(args.images) if args.images else None)
     report = evaluate(req, _progress(args))

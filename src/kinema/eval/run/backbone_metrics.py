@@ -125,3 +125,46 @@ for _metric, _backbone, _what in (("fvd-styleganv", "i3d-stylegan-v", "StyleGAN-
     register(MetricSpec(_metric, "distribution", f"FVD, {_what}; first 16 frames; covariance / n as cd-fvd",
                         backbone=_backbone, higher_is_better=False, extractor=_fvd_extractor(_metric), score="fd",
                         options={"ddof": 0}))
+
+
+# ---- FID / KID / IS on Inception-v3 (survey Eq. 6-7), frame level ------------------------------
+
+@lru_cache(maxsize=None)
+def _inception(protocol: str, features: str):
+    from kinema.eval.backbones.inception import inception_features
+
+    return inception_features(protocol, features)
+
+
+def _inception_extractor(protocol: str, features: str = "2048"):
+    return lambda weights=None: _inception(protocol, features)
+
+
+def _kid_score(feats_g, ref, req):
+    from kinema.eval.metrics.inception_metrics import TORCH_FIDELITY_SEED, kid_from_features
+
+    seed = TORCH_FIDELITY_SEED if req.seed is None else req.seed
+    r = kid_from_features(ref.features, feats_g, req.kid_subset_size, req.kid_subsets, seed)
+    return r.mean, {"std": r.std, "subset_size": r.subset_size, "n_subsets": r.n_subsets, "seed": seed}
+
+
+def _is_score(feats_g, ref, req):
+    from kinema.eval.metrics.inception_metrics import TORCH_FIDELITY_SEED, inception_score_from_logits
+
+    seed = TORCH_FIDELITY_SEED if req.seed is None else req.seed
+    mean, std = inception_score_from_logits(feats_g, splits=req.is_splits, shuffle=True, seed=seed)
+    return mean, {"std": std, "splits": req.is_splits, "seed": seed}
+
+
+for _name, _proto in (("fid", "pytorch-fid"), ("fid-torch-fidelity", "torch-fidelity"),
+                      ("fid-torchmetrics", "torchmetrics")):
+    register(MetricSpec(_name, "distribution", f"FID on Inception-v3 pool3 (2048-d), {_proto} preprocessing, "
+                        "every frame of every video", backbone="inception-fid", higher_is_better=False,
+                        extractor=_inception_extractor(_proto), score="fd"))
+register(MetricSpec("kid", "distribution", "KID on Inception-v3 pool3, torch-fidelity protocol and subset draws",
+                    backbone="inception-fid", higher_is_better=False, extractor=_inception_extractor("torch-fidelity"),
+                    score="kid", options={"score_fn": _kid_score}))
+register(MetricSpec("is", "distribution", "Inception Score (Eq. 7), torch-fidelity protocol (logits_unbiased, "
+                    "10 splits)", backbone="inception-fid", extractor=_inception_extractor("torch-fidelity",
+                                                                                            "logits_unbiased"),
+                    score="is", options={"score_fn": _is_score}))

@@ -30,10 +30,11 @@ class EvalRequest:
     metrics: list[str]
     protocol: FrameProtocol = field(default_factory=FrameProtocol)
     cache_dir: Path | None = field(default_factory=default_cache_dir)  # None: no feature cache
-    seed: int = 0
+    seed: int | None = None  # KID subsets / IS shuffle; None = each reference's default (torch-fidelity: 2020)
     force: bool = False  # use reference statistics made under another protocol
     kid_subset_size: int = 1000
     kid_subsets: int = 100
+    is_splits: int = 10
     prompts: Path | None = None  # JSON {video name: prompt}; default: each video's kinema metadata
     images: Path | None = None  # folder of input images named like the videos; default: reference frame 0
 
@@ -167,11 +168,12 @@ def _distribution_metric(spec, req, gen, ref_set, ref_stats, cache, progress) ->
             "frames": req.protocol.frames, "fps": req.protocol.fps}
     ref = _reference_entry(spec, req, ref_set, ref_stats, extractor, meta, cache, progress)
     value, extra = _score(spec, req, feats_g, ref)
-    proto = make_protocol(spec.name, n_generated=len(gen.videos), n_real=ref.stats.n if ref else 0,
+    n_real = 0 if ref is None else len(ref_set.videos) if ref_set else ref.stats.meta.get("n_videos", ref.stats.n)
+    proto = make_protocol(spec.name, n_generated=len(gen.videos), n_real=n_real,
                           frames=_frames(gen.videos), resolution=_resolution(gen.videos), fps=gen.videos[0].fps,
                           backbone=extractor.backbone_id, preprocessing=extractor.preprocessing,
                           reference_stats=str(req.reference) if ref_stats else None,
-                          seed=req.seed if spec.score == "kid" else None,
+                          seed=extra.get("seed") if spec.score in ("kid", "is") else None,
                           n_features_generated=int(feats_g.shape[0]), feature_dim=int(feats_g.shape[1]))
     return MetricOutput(MetricResult(spec.name, value, proto), extra=extra)
 
@@ -197,10 +199,13 @@ def _score(spec, req, feats_g: np.ndarray, ref: ReferenceEntry | None) -> tuple[
         ddof = spec.options.get("ddof", 1)  # FVD references divide the covariance by n (ddof 0)
         gen = _with_ddof(FeatureStats.from_features(feats_g), ddof)
         return frechet_distance_stats(gen, _with_ddof(ref.stats, ddof)), {"covariance_ddof": ddof}
+    if "score_fn" in spec.options:  # KID, IS: the reference's own draws and splits
+        return spec.options["score_fn"](feats_g, ref, req)
     if spec.score == "kid":
-        kid = kernel_distance(feats_g, ref.features, req.kid_subset_size, req.kid_subsets, req.seed)
+        kid = kernel_distance(feats_g, ref.features, req.kid_subset_size, req.kid_subsets,
+                              0 if req.seed is None else req.seed)
         return kid.mean, {"std": kid.std, "subset_size": kid.subset_size, "n_subsets": kid.n_subsets}
-    return spec.options["score_fn"](feats_g)  # e.g. inception score -> (value, extra)
+    raise InputError(f"metric {spec.name}: no scoring rule for score={spec.score!r}")
 
 
 def _with_ddof(stats: FeatureStats, ddof: int) -> FeatureStats:
