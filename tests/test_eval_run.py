@@ -184,3 +184,29 @@ def test_runner_fid_kid_is_equal_the_inception_module(tmp_path, monkeypatch):
     is_mean = im.inception_score(g, fake[("torch-fidelity", "logits_unbiased")], splits=2)[0].value
     assert got["is"].result.value == pytest.approx(is_mean, rel=1e-6)
     assert got["fid"].result.protocol["n_real"] == 3 and got["fid"].result.protocol["n_features_generated"] == 12
+
+
+def test_vbench_dimensions_in_the_report(sets):
+    """A set-level VBench dimension runs through kinema eval and gets the per-dimension bar chart."""
+    from kinema.eval.run import METRICS, MetricSpec, register
+    from kinema.eval.vbench import dimensions
+
+    gen, ref, tmp = sets
+
+    def still_features(frames):  # a feature callable that sees only the mean colour of a frame
+        import torch
+
+        return torch.as_tensor(np.asarray(frames, np.float32).mean(axis=(1, 2)))
+
+    def compute(videos, ctx):
+        score = dimensions.subject_consistency(videos, still_features)
+        return score.result(), list(score.per_video)
+
+    register(MetricSpec("vbench-i2v/subject_consistency_test", "set", "test", compute=compute))
+    try:
+        rep = evaluate(EvalRequest(gen, ref, ["vbench-i2v/subject_consistency_test"], cache_dir=None))
+        paths = write_reports(rep, tmp / "v.json")
+        assert 0 < rep.outputs[0].result.value <= 1 + 1e-6 and len(rep.outputs[0].per_video) == 4
+        assert paths["dimensions"].stat().st_size > 0
+    finally:
+        METRICS.pop("vbench-i2v/subject_consistency_test")

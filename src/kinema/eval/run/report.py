@@ -26,7 +26,8 @@ def write_reports(report, out_json: str | Path) -> dict[str, Path]:
     data = report.to_dict()
     paths = {"json": write_text_atomic(out_json, json.dumps(data, indent=2, default=float) + "\n")}
     stem = out_json.with_suffix("")
-    figures = {"bars": _bars(data), "curves": _curves(data), "grid": _grid(report)}
+    figures = {"dimensions": _dimension_bars(data), "bars": _bars(data), "curves": _curves(data),
+               "grid": _grid(report)}
     for name, png in figures.items():
         if png is not None:
             path = stem.parent / f"{stem.name}_{name}.png"
@@ -102,6 +103,24 @@ def _bars(data: dict) -> bytes | None:
         ax.bar(range(len(items)), heights, color="#4477aa")
         ax.set_title(f"{m['name']} (mean {_fmt(m['value'])})", fontsize=9)
         ax.set_xticks(range(len(items)), [k[-12:] for k in items], fontsize=6, rotation=45)
+    fig.tight_layout()
+    return _figure_png(fig)
+
+
+def _dimension_bars(data: dict) -> bytes | None:
+    """VBench-I2V dimensions side by side (all on VBench's 0..1 scale)."""
+    dims = [m for m in data["metrics"] if m["name"].startswith("vbench-i2v/")]
+    if not dims:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(dims) + 0.8))
+    names = [m["name"].split("/", 1)[1] for m in dims]
+    ax.barh(range(len(dims)), [m["value"] for m in dims], color="#228833")
+    ax.set_yticks(range(len(dims)), names, fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_title("VBench-I2V dimensions", fontsize=9)
+    for i, m in enumerate(dims):
+        ax.text(min(m["value"], 0.98), i, f" {m['value']:.3f}", va="center", fontsize=7)
     fig.tight_layout()
     return _figure_png(fig)
 
