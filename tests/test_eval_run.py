@@ -210,3 +210,24 @@ def test_vbench_dimensions_in_the_report(sets):
         assert paths["dimensions"].stat().st_size > 0
     finally:
         METRICS.pop("vbench-i2v/subject_consistency_test")
+
+
+def test_cli_eval_stats_and_weights(sets, capsys):
+    from kinema.cli import main
+
+    gen, ref, tmp = sets
+    args = ["--frames", "8", "--no-cache", "--no-progress"]
+    assert main(["eval", "stats", str(ref), "--metrics", "kinema-fmd-v1", "--out", str(tmp / "s.npz")] + args) == 0
+    assert main(["eval", "--generated", str(gen), "--reference", str(tmp / "s.npz"), "--metrics", "kinema-fmd-v1",
+                 "--out", str(tmp / "rep" / "r.json")] + args) == 0
+    assert json.loads((tmp / "rep" / "r.json").read_text())["metrics"][0]["protocol"]["frames"] == 8
+    assert main(["eval", "--generated", str(gen), "--reference", str(ref), "--metrics", "psnr,flicker",
+                 "--out", str(tmp / "r2.json")] + args) == 0
+    assert (tmp / "r2.md").exists() and (tmp / "r2.html").exists()
+    assert main(["eval", "--generated", str(gen), "--metrics", "bogus", "--out", str(tmp / "x.json")]) == 2
+    assert main(["eval", "--generated", str(gen), "--metrics", "flicker", "--frames", "0",
+                 "--out", str(tmp / "x.json")]) == 2
+    assert not (tmp / "x.json").exists()
+    assert main(["weights", "list"]) == 0 and "inception-fid" in capsys.readouterr().out
+    assert main(["weights", "where", "bogus"]) == 2
+    assert main(["eval", "list"]) == 0 and "fvd-styleganv" in capsys.readouterr().out
