@@ -133,7 +133,7 @@ def _try(missing: dict, names, build: Callable):
 
 
 def default_backbones(device: str | torch.device = "cpu", dino_path=None, clip_b32_path=None, clip_l14_path=None,
-                      aesthetic_path=None, raft_path=None) -> VBenchBackbones:
+                      aesthetic_path=None, raft_path=None, amt_path=None) -> VBenchBackbones:
     """Every VBench-I2V backbone kinema can build from local weight files; the rest stay None, with
     the reason in ``missing``. Weight ids (explicit path > environment > cache dir, see
     :func:`kinema.eval.weights.resolve_weights`): ``dino-vitb16`` (dino_vitbase16_pretrain.pth),
@@ -142,7 +142,7 @@ def default_backbones(device: str | torch.device = "cpu", dino_path=None, clip_b
     (sa_0_4_vit_l_14_linear.pth) and ``raft-things`` (raft-things.pth)."""
     b = VBenchBackbones()
     for name, why in (("i2v_background_frames", "DreamSim"), ("i2v_background_image", "DreamSim"),
-                      ("interpolate", "AMT-S"), ("quality", "MUSIQ-SPAQ"), ("tracks", "CoTracker2")):
+                      ("quality", "MUSIQ-SPAQ"), ("tracks", "CoTracker2")):
         b.missing[name] = f"{why} is not implemented in kinema"
 
     def dino():
@@ -166,4 +166,11 @@ def default_backbones(device: str | torch.device = "cpu", dino_path=None, clip_b
         return RaftPairFlow(load_raft(raft_path, device=device))
 
     b.flow = _try(b.missing, ["flow"], flow)
+
+    def interpolate():  # weight id amt-s (amt-s.pth)
+        from kinema.eval.backbones.amt import load_amt
+        from kinema.eval.backbones.amt_interp import AmtInterpolator
+        return AmtInterpolator(load_amt(amt_path, device=device))
+
+    b.interpolate = _try(b.missing, ["interpolate"], interpolate)
     return b

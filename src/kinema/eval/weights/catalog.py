@@ -54,7 +54,7 @@ _SPECS = (
         source="https://github.com/songweige/TATS/raw/main/tats/fvd/i3d_pretrained_400.pt",
         licence="MIT (TATS repository; weights converted from DeepMind kinetics-i3d, Apache-2.0)",
         format="pth",
-        used_by=("fvd-i3d", "cd-fvd", "tats"),
+        used_by=("fvd-tats", "cd-fvd", "tats"),
         note=_NO_PUBLIC_HASH + " URL is the one cd-fvd downloads; in songweige/TATS (commit "
              "03bbce1daa3da7e9bff8221e9ec433df9484817f) its git blob id is "
              "a867b87ac3a9097d200598b1d48a1b890d8ec744 (a git object id, not a file sha256).",
