@@ -67,11 +67,11 @@ class VBenchBackbones:
     background: Callable | None = None  # background_consistency: CLIP ViT-B/32
     aesthetic: Callable | None = None  # aesthetic_quality: CLIP ViT-L/14 + LAION head
     flow: Callable | None = None  # dynamic_degree: RAFT-things
-    i2v_background_frames: Callable | None = None  # DreamSim (not in kinema)
-    i2v_background_image: Callable | None = None  # DreamSim (not in kinema)
+    i2v_background_frames: Callable | None = None  # i2v_background frames: DreamSim ensemble
+    i2v_background_image: Callable | None = None  # i2v_background input image: DreamSim (PIL path)
     interpolate: Callable | None = None  # motion_smoothness: AMT-S (not in kinema)
-    quality: Callable | None = None  # imaging_quality: MUSIQ-SPAQ (not in kinema)
-    tracks: Callable | None = None  # camera_motion: CoTracker2 (not in kinema)
+    quality: Callable | None = None  # imaging_quality: MUSIQ-SPAQ
+    tracks: Callable | None = None  # camera_motion: CoTracker2
     missing: dict = field(default_factory=dict)  # {field: why it is None}
 
 
@@ -133,7 +133,8 @@ def _try(missing: dict, names, build: Callable):
 
 
 def default_backbones(device: str | torch.device = "cpu", dino_path=None, clip_b32_path=None, clip_l14_path=None,
-                      aesthetic_path=None, raft_path=None, amt_path=None) -> VBenchBackbones:
+                      aesthetic_path=None, raft_path=None, amt_path=None, cotracker_path=None,
+                      musiq_path=None, dreamsim_path=None) -> VBenchBackbones:
     """Every VBench-I2V backbone kinema can build from local weight files; the rest stay None, with
     the reason in ``missing``. Weight ids (explicit path > environment > cache dir, see
     :func:`kinema.eval.weights.resolve_weights`): ``dino-vitb16`` (dino_vitbase16_pretrain.pth),
@@ -141,9 +142,6 @@ def default_backbones(device: str | torch.device = "cpu", dino_path=None, clip_b
     the same weights from OpenAI's ViT-B-32.pt / ViT-L-14.pt), ``laion-aesthetic-vit-l-14-linear``
     (sa_0_4_vit_l_14_linear.pth) and ``raft-things`` (raft-things.pth)."""
     b = VBenchBackbones()
-    for name, why in (("i2v_background_frames", "DreamSim"), ("i2v_background_image", "DreamSim"),
-                      ("quality", "MUSIQ-SPAQ"), ("tracks", "CoTracker2")):
-        b.missing[name] = f"{why} is not implemented in kinema"
 
     def dino():
         from kinema.eval.backbones.vit import load_dino_vit
@@ -173,4 +171,24 @@ def default_backbones(device: str | torch.device = "cpu", dino_path=None, clip_b
         return AmtInterpolator(load_amt(amt_path, device=device))
 
     b.interpolate = _try(b.missing, ["interpolate"], interpolate)
+
+    def tracks():  # weight id cotracker2 (cotracker2.pth)
+        from kinema.eval.backbones.cotracker import CoTrackerGridTracks, load_cotracker
+        return CoTrackerGridTracks(load_cotracker(cotracker_path, device=device))
+
+    b.tracks = _try(b.missing, ["tracks"], tracks)
+
+    def quality():  # weight id musiq-spaq (musiq_spaq_ckpt-358bb6af.pth)
+        from kinema.eval.backbones.musiq import MusiqQuality, load_musiq
+        return MusiqQuality(load_musiq(musiq_path, device=device))
+
+    b.quality = _try(b.missing, ["quality"], quality)
+
+    def dreamsim():  # weight id dreamsim-ensemble (unzipped dreamsim_ensemble_checkpoint.zip folder)
+        from kinema.eval.backbones.dreamsim import dreamsim_callables, load_dreamsim
+        return dreamsim_callables(load_dreamsim(dreamsim_path, device=device, dino_path=dino_path), device)
+
+    names = ["i2v_background_frames", "i2v_background_image"]
+    for name, fn in (_try(b.missing, names, dreamsim) or {}).items():
+        setattr(b, name, fn)
     return b
