@@ -9,4 +9,5 @@ fi
 PIP=(.venv-ref/bin/pip install -q --disable-pip-version-check)
 "${PIP[@]}" torch==2.14.1 torchvision==0.29.1 2>&1 | grep -v "^WARNING: Location" || true
 "${PIP[@]}" -r requirements-reference.txt -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
+"${PIP[@]}" --no-deps pyiqa==0.1.16 2>&1 | grep -v "^WARNING: Location" || true
 .venv-ref/bin/python -c "import torch, torchvision; print(f'reference venv: torch {torch.__version__}, torchvision {torchvision.__version__}')"
