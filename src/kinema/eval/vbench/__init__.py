@@ -12,12 +12,12 @@ dimension                    backbone callable           kinema status
 subject_consistency          DINO ViT-B/16 features      :mod:`kinema.eval.backbones.vit`
 background_consistency       CLIP ViT-B/32 embeddings    :mod:`kinema.eval.backbones.clip`
 i2v_subject                  DINO ViT-B/16 features      :mod:`kinema.eval.backbones.vit`
-i2v_background               DreamSim embeddings         not implemented (pass ``features``)
-camera_motion                CoTracker2 grid tracks      not implemented (pass ``tracks``)
-motion_smoothness            AMT-S interpolation         not implemented (pass ``interpolate``)
+i2v_background               DreamSim embeddings         :mod:`kinema.eval.backbones.dreamsim`
+camera_motion                CoTracker2 grid tracks      :mod:`kinema.eval.backbones.cotracker`
+motion_smoothness            AMT-S interpolation         :mod:`kinema.eval.backbones.amt`
 dynamic_degree               RAFT-things flow            :mod:`kinema.eval.backbones.raft`
 aesthetic_quality            CLIP ViT-L/14 + LAION head  :mod:`kinema.eval.backbones.aesthetic`
-imaging_quality              MUSIQ-SPAQ                  not implemented (pass ``quality``)
+imaging_quality              MUSIQ-SPAQ                  :mod:`kinema.eval.backbones.musiq`
 ===========================  ==========================  ==========================================
 """
 

@@ -1,10 +1,10 @@
 """The real backbone callables of VBench-I2V, built from kinema's own networks and local weights.
 
 :func:`default_backbones` loads what it can (DINO ViT-B/16, CLIP ViT-B/32 and ViT-L/14 image towers,
-the LAION aesthetic head, RAFT-things) and records why the rest is missing. AMT-S (motion
-smoothness), MUSIQ-SPAQ (imaging quality), DreamSim (video-image background consistency) and
-CoTracker2 (camera motion) are not implemented in kinema: their dimensions need a callable passed
-in, and raise a one-line ConfigError naming the backbone otherwise.
+the LAION aesthetic head, RAFT-things, AMT-S, MUSIQ-SPAQ, the DreamSim ensemble, CoTracker2) and
+records why the rest is missing (usually: the weight file is not on this machine). A dimension
+whose backbone is missing raises a one-line ConfigError naming it; any callable can be passed in
+instead.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class VBenchBackbones:
     flow: Callable | None = None  # dynamic_degree: RAFT-things
     i2v_background_frames: Callable | None = None  # i2v_background frames: DreamSim ensemble
     i2v_background_image: Callable | None = None  # i2v_background input image: DreamSim (PIL path)
-    interpolate: Callable | None = None  # motion_smoothness: AMT-S (not in kinema)
+    interpolate: Callable | None = None  # motion_smoothness: AMT-S
     quality: Callable | None = None  # imaging_quality: MUSIQ-SPAQ
     tracks: Callable | None = None  # camera_motion: CoTracker2
     missing: dict = field(default_factory=dict)  # {field: why it is None}
@@ -140,7 +140,9 @@ def default_backbones(device: str | torch.device = "cpu", dino_path=None, clip_b
     :func:`kinema.eval.weights.resolve_weights`): ``dino-vitb16`` (dino_vitbase16_pretrain.pth),
     ``clip-vit-base-patch32`` and ``clip-vit-large-patch14`` (HuggingFace CLIP folders; VBench loads
     the same weights from OpenAI's ViT-B-32.pt / ViT-L-14.pt), ``laion-aesthetic-vit-l-14-linear``
-    (sa_0_4_vit_l_14_linear.pth) and ``raft-things`` (raft-things.pth)."""
+    (sa_0_4_vit_l_14_linear.pth), ``raft-things`` (raft-things.pth), ``amt-s`` (amt-s.pth),
+    ``musiq-spaq`` (musiq_spaq_ckpt-358bb6af.pth), ``dreamsim-ensemble`` (the unzipped DreamSim
+    ensemble folder; its DINO trunk is ``dino-vitb16``) and ``cotracker2`` (cotracker2.pth)."""
     b = VBenchBackbones()
 
     def dino():

@@ -75,6 +75,6 @@ def i2v_subject(videos, images: Sequence, features: Callable | None = None,
 
 def i2v_background(videos, images: Sequence, features: Callable | None = None,
                    image_features: Callable | None = None) -> DimensionScore:
-    """Video-image background consistency; ``features``: DreamSim embeddings (not implemented in kinema)."""
+    """Video-image background consistency; ``features``: DreamSim embeddings (:mod:`kinema.eval.backbones.dreamsim`)."""
     return _i2v("i2v_background", videos, images, features, image_features,
                 "DreamSim embeddings, bicubic 224x224")

@@ -60,7 +60,7 @@ def _smoothness(video: np.ndarray, interpolate: Callable) -> float:
 
 def motion_smoothness(videos, interpolate: Callable | None = None) -> DimensionScore:
     """VBench motion smoothness; ``interpolate(frames0, frames1)``: uint8 (N, H, W, 3) pairs -> uint8
-    (N, H, W, 3) middle frames (AMT-S in VBench; not implemented in kinema)."""
+    (N, H, W, 3) middle frames (AMT-S in VBench: :mod:`kinema.eval.backbones.amt`)."""
     interpolate = require_backbone(interpolate, "interpolate", "motion_smoothness",
                                    "AMT-S frame interpolation at t=0.5")
     videos = as_videos(videos, 3, "motion_smoothness")

@@ -51,7 +51,7 @@ def aesthetic_quality(videos, aesthetic: Callable | None = None) -> DimensionSco
 
 def imaging_quality(videos, quality: Callable | None = None, mode: str = "longer") -> DimensionScore:
     """VBench imaging quality; ``quality``: float (N, 3, h, w) in [0, 1] -> (N,) MUSIQ-SPAQ scores
-    (0-100; not implemented in kinema). ``mode``: VBench's imaging_quality_preprocessing_mode."""
+    (0-100; :mod:`kinema.eval.backbones.musiq`). ``mode``: VBench's imaging_quality_preprocessing_mode."""
     quality = require_backbone(quality, "quality", "imaging_quality", "MUSIQ trained on SPAQ")
     videos = as_videos(videos, 1, "imaging_quality")
     per_video = tuple(_musiq_mean(musiq_frames(v, mode), quality) / MUSIQ_SCALE for v in videos)
