@@ -109,6 +109,37 @@ def _raft():
     return run
 
 
+def _amt():
+    from kinema.eval.backbones.amt import AMT
+    from kinema.eval.backbones.amt_interp import AmtInterpolator
+
+    interp = AmtInterpolator(AMT().eval())
+    return lambda v: interp(v[0:-2:2], v[2::2])  # VBench: the middle of each kept pair (7 pairs)
+
+
+def _musiq():
+    from kinema.eval.backbones.musiq import MUSIQ, MusiqQuality
+    from kinema.eval.vbench.preprocess import musiq_frames
+
+    quality = MusiqQuality(MUSIQ().eval())
+    return lambda v: quality(musiq_frames(v))
+
+
+def _dreamsim():
+    from kinema.eval.backbones.dreamsim import DreamSim, DreamSimFeatures
+
+    ext = DreamSimFeatures(DreamSim().eval(), source="frames")
+    return lambda v: ext(v)
+
+
+def _cotracker():
+    from kinema.eval.backbones.cotracker import CoTrackerGridTracks
+    from kinema.eval.backbones.cotracker_model import CoTracker2
+
+    tracks = CoTrackerGridTracks(CoTracker2().eval())
+    return lambda v: tracks(v)
+
+
 BACKBONES = {
     "Inception-v3 FID (FID/KID/IS; 16 frames)": _inception,
     "I3D (fvd-tats; fvd-styleganv is the same network)": _i3d,
@@ -119,6 +150,10 @@ BACKBONES = {
     "CLIP ViT-B/32 image tower (VBench background consistency; 16 frames)": lambda: _clip("B32"),
     "DINO ViT-B/16 (VBench subject consistency; 16 frames)": _dino,
     "RAFT-large, 20 iterations (VBench dynamic degree; 15 pairs)": _raft,
+    "AMT-S (VBench motion smoothness; 7 interpolated frames)": _amt,
+    "MUSIQ-SPAQ (VBench imaging quality; 16 frames)": _musiq,
+    "DreamSim ensemble (VBench-I2V i2v_background; 16 frames)": _dreamsim,
+    "CoTracker2, 10x10 grid (VBench-I2V camera motion; resized to 384x512)": _cotracker,
 }
 
 
@@ -145,8 +180,8 @@ def main() -> None:
             continue
         fn, cells = build(), []
         for size in SIZES:
-            if "RAFT" in name and size < 128:
-                cells.append("n/a (RAFT needs >= 128 px, as the original)")
+            if ("RAFT" in name or "AMT" in name) and size < 128:
+                cells.append("n/a (needs >= 128 px after padding, as the original)")
                 continue
             with torch.inference_mode():
                 cells.append(f"{median_rate(fn, make_video(size), args.repeats):.3f}")

@@ -14,6 +14,17 @@ Weight-free metrics (this package, no downloads):
 
 Videos are uint8 ``(T, H, W, 3)`` or float ``(3, T, H, W)`` / ``(T, H, W, 3)`` in [-1, 1]
 (:mod:`~kinema.eval.frames`).
+
+Metrics on pretrained backbones (weights from local files only; imported on demand):
+
+* :mod:`~kinema.eval.weights` — the registry of weight files (sha256, size, source, licence) and
+  their resolution: explicit path, ``KINEMA_WEIGHT_<ID>``, ``KINEMA_WEIGHTS_DIR``, cache folder.
+* :mod:`~kinema.eval.backbones` — kinema's own networks with the reference checkpoints' keys:
+  FID Inception-v3, I3D (TATS and the StyleGAN-V TorchScript protocol), VideoMAE-v2, LPIPS trunks
+  and heads, CLIP, DINO ViT, LAION aesthetic head, RAFT, AMT-S, MUSIQ, DreamSim, CoTracker2.
+* :mod:`~kinema.eval.metrics` — FID / KID / IS, FVD (three protocols), LPIPS, CLIPScore / CLIP-SIM.
+* :mod:`~kinema.eval.vbench` — the nine VBench-I2V dimensions and the Quality / I2V / Total scores.
+* :mod:`~kinema.eval.run` — ``kinema eval``: folders in, every number with its protocol out.
 """
 
 from kinema.eval.frame_metrics import (
