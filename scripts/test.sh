@@ -6,7 +6,7 @@
 #      pytest arguments (e.g. one test file), skip step 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh test
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 .venv/bin/python -m pytest -q --ignore=tests/reference "$@"
 if [ "${KINEMA_SKIP_REFERENCE:-0}" != "1" ] && [ $# -eq 0 ]; then
