@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv-ref/bin/python ]; then
   python3 -m venv .venv-ref
 fi
-PIP=(.venv-ref/bin/pip install -q --disable-pip-version-check)
+PIP=(.venv-ref/bin/pip install -q --no-compile --disable-pip-version-check)
 "${PIP[@]}" torch==2.14.1 torchvision==0.29.1 2>&1 | grep -v "^WARNING: Location" || true
 "${PIP[@]}" -r requirements-reference.txt -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
 "${PIP[@]}" --no-deps pyiqa==0.1.16 2>&1 | grep -v "^WARNING: Location" || true
