@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv (once) and install kinema; `bash scripts/setup.sh test` adds the test extras.
-# --no-compile: byte-compiling torch's thousands of files doubles the install time. CPU torch 2.13.0 comes from the machine's local wheel; pip, not uv/poetry (they would pull a
-# multi-GB CUDA build).
+# CPU torch 2.13.0 comes from the machine's local wheel; pip, not uv/poetry (they would pull a
+# multi-GB CUDA build). --no-compile: byte-compiling torch's thousands of files would add ~50 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EXTRAS="${1:-}"
