@@ -1,9 +1,9 @@
 """CoTracker2 point tracks as VBench-I2V's camera motion gets them (Karaev et al. 2023, "CoTracker: It
 is Better to Track Together").
 
-VBench (``vbench2_beta_i2v/camera_motion.py``) loads ``torch.hub.load("facebookresearch/co-tracker",
-"cotracker2")``: the offline ``CoTrackerPredictor`` around CoTracker2 with ``window_len=8``, stride 4,
-``cotracker2.pth``. Each video goes in whole as float32 on the 0..255 scale, (1, T, 3, H, W), with
+VBench (``vbench2_beta_i2v/camera_motion.py``) takes co-tracker's hub entry ``cotracker2`` (kinema
+reads the same weights from a local file): the offline ``CoTrackerPredictor`` around CoTracker2 with
+``window_len=8``, stride 4, ``cotracker2.pth``. Each video goes in whole as float32 on the 0..255 scale, (1, T, 3, H, W), with
 ``grid_size=10`` (no backward tracking, no support grid). The predictor then (its
 ``_compute_sparse_tracks``):
 
