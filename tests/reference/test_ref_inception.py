@@ -27,28 +27,12 @@ from torch_fidelity import calculate_metrics
 from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 from torchmetrics.image.fid import FrechetInceptionDistance, NoTrainInceptionV3
 
-from kinema.eval.backbones.inception import FIDInceptionV3, InceptionFeatures
+from kinema.eval.backbones.inception import InceptionFeatures
 from kinema.eval.metrics.inception_metrics import fid, inception_score, kid
+from test_eval_inception import random_inception  # tests/ is on the import path
 
 N_REAL, N_GEN, H, W = 6, 6, 40, 56  # tiny sets; the backbone resizes to 299 anyway
 LAYER = "192"  # metric comparisons (see module docstring)
-
-
-def random_inception(seed: int = 0) -> FIDInceptionV3:
-    """Seeded weights that keep activations O(1) (He-normal convs, BN near identity, peaky fc)."""
-    g = torch.Generator().manual_seed(seed)
-    net = FIDInceptionV3()
-    with torch.no_grad():
-        for name, t in net.state_dict().items():
-            if name.endswith("conv.weight"):
-                t.copy_(torch.randn(t.shape, generator=g) * (2.0 / t[0].numel()) ** 0.5)
-            elif name.endswith(("bn.weight", "bn.running_var")):
-                t.copy_(0.8 + 0.4 * torch.rand(t.shape, generator=g))
-            elif name.endswith(("bn.bias", "bn.running_mean")):
-                t.copy_(0.2 * torch.rand(t.shape, generator=g) - 0.1)
-            elif name.startswith("fc."):
-                t.copy_(torch.randn(t.shape, generator=g) * 10 / 2048 ** 0.5)
-    return net.eval()
 
 
 @pytest.fixture(scope="module")

@@ -13,28 +13,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from kinema.eval.backbones.raft_encoder import ResidualBlock as _RaftBlock
 
-class ResidualBlock(nn.Module):
-    """Two 3x3 conv + instance norm + ReLU; a strided 1x1 conv (+ norm) on the shortcut when stride > 1."""
 
-    def __init__(self, in_planes: int, planes: int, stride: int = 1):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_planes, planes, kernel_size=3, padding=1, stride=stride)
-        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, padding=1)
-        self.norm1 = nn.InstanceNorm2d(planes)
-        self.norm2 = nn.InstanceNorm2d(planes)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = None
-        if stride != 1:
-            self.downsample = nn.Sequential(nn.Conv2d(in_planes, planes, kernel_size=1, stride=stride),
-                                            nn.InstanceNorm2d(planes))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.relu(self.norm1(self.conv1(x)))
-        y = self.relu(self.norm2(self.conv2(y)))
-        if self.downsample is not None:
-            x = self.downsample(x)
-        return self.relu(x + y)
+def ResidualBlock(in_planes: int, planes: int, stride: int = 1) -> nn.Module:
+    """RAFT's residual block with instance norms (no parameters, so the keys are co-tracker's)."""
+    return _RaftBlock(in_planes, planes, "instance", stride)
 
 
 class BasicEncoder(nn.Module):

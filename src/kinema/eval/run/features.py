@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +18,10 @@ from kinema.video._atomic import atomic_file
 
 
 def default_cache_dir() -> Path:
-    root = os.environ.get("KINEMA_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "kinema")
-    return Path(root) / "features"
+    """Cached features: ``features/`` in kinema's cache folder (beside ``weights/``)."""
+    from kinema.eval.weights.resolve import cache_root
+
+    return cache_root() / "features"
 
 
 def cache_key(video: Video, extractor, protocol: FrameProtocol) -> str:

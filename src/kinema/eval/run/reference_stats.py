@@ -18,6 +18,7 @@ import numpy as np
 
 from kinema.errors import ConfigError, InputError
 from kinema.eval.frechet import FeatureStats
+from kinema.video._atomic import atomic_file
 
 MATCH_KEYS = ("backbone", "preprocessing", "frames", "fps")  # must agree between stats and a run
 
@@ -37,8 +38,6 @@ def save_reference(path: str | os.PathLike, entries: dict[str, ReferenceEntry]) 
         if e.features is not None:
             arrays[f"{name}/features"] = np.asarray(e.features, np.float32)
     path = Path(path)
-    from kinema.video._atomic import atomic_file
-
     with atomic_file(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)

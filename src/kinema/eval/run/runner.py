@@ -14,7 +14,6 @@ import numpy as np
 
 from kinema.errors import InputError
 from kinema.eval.frechet import FeatureStats, frechet_distance_stats
-from kinema.eval.kid import kernel_distance
 from kinema.eval.protocol import MetricResult, make_protocol
 from kinema.eval.run.features import FeatureCache, default_cache_dir, video_features
 from kinema.eval.run.reference_stats import ReferenceEntry, check_meta, load_reference
@@ -80,8 +79,7 @@ def evaluate(req: EvalRequest, progress=None) -> EvalReport:
 
 
 def _load_reference(req: EvalRequest, specs: list[MetricSpec], progress):
-    needs_ref = [s.name for s in specs if s.kind == "paired" or (s.kind == "distribution" and s.score != "is")
-                 or s.options.get("needs_reference")]
+    needs_ref = [s.name for s in specs if s.kind == "paired" or (s.kind == "distribution" and s.score != "is")]
     if req.reference is None:
         if needs_ref:
             raise InputError(f"metrics {needs_ref} need --reference (a folder of videos or a stats .npz)")
@@ -98,7 +96,7 @@ def _load_reference(req: EvalRequest, specs: list[MetricSpec], progress):
 def _run_metric(spec, req, gen, ref_set, ref_stats, cache, progress) -> MetricOutput:
     t0 = time.perf_counter()
     if spec.kind == "video":
-        out = _video_metric(spec, req, gen)
+        out = _video_metric(spec, gen)
     elif spec.kind == "paired":
         out = _paired_metric(spec, req, gen, ref_set)
     elif spec.kind == "set":
@@ -126,7 +124,7 @@ def _mean_curve(curves: list) -> list[float] | None:
     return [float(x) for x in np.mean([c[:t] for c in curves], axis=0)]
 
 
-def _video_metric(spec, req, gen) -> MetricOutput:
+def _video_metric(spec, gen) -> MetricOutput:
     values, curves = {}, []
     for v in gen.videos:
         value, curve = spec.compute(v.frames)
@@ -201,10 +199,6 @@ def _score(spec, req, feats_g: np.ndarray, ref: ReferenceEntry | None) -> tuple[
         return frechet_distance_stats(gen, _with_ddof(ref.stats, ddof)), {"covariance_ddof": ddof}
     if "score_fn" in spec.options:  # KID, IS: the reference's own draws and splits
         return spec.options["score_fn"](feats_g, ref, req)
-    if spec.score == "kid":
-        kid = kernel_distance(feats_g, ref.features, req.kid_subset_size, req.kid_subsets,
-                              0 if req.seed is None else req.seed)
-        return kid.mean, {"std": kid.std, "subset_size": kid.subset_size, "n_subsets": kid.n_subsets}
     raise InputError(f"metric {spec.name}: no scoring rule for score={spec.score!r}")
 
 

@@ -30,13 +30,18 @@ def _env(name: str) -> str | None:
     return value or None
 
 
-def cache_dir() -> Path:
-    """``$KINEMA_CACHE/weights``, else ``$XDG_CACHE_HOME/kinema/weights``, else ``~/.cache/kinema/weights``."""
+def cache_root() -> Path:
+    """kinema's cache folder: ``$KINEMA_CACHE``, else ``$XDG_CACHE_HOME/kinema``, else ``~/.cache/kinema``."""
     if root := _env("KINEMA_CACHE"):
-        return Path(root).expanduser() / "weights"
+        return Path(root).expanduser()
     if xdg := _env("XDG_CACHE_HOME"):
-        return Path(xdg).expanduser() / "kinema" / "weights"
-    return Path.home() / ".cache" / "kinema" / "weights"
+        return Path(xdg).expanduser() / "kinema"
+    return Path.home() / ".cache" / "kinema"
+
+
+def cache_dir() -> Path:
+    """Weight files: ``cache_root() / "weights"``."""
+    return cache_root() / "weights"
 
 
 def _exists(spec: WeightSpec, path: Path) -> bool:
