@@ -146,3 +146,34 @@ def test_resume_after_an_autoencoder_stage_keeps_its_calibration(tmp_path):
     ca = load_checkpoint(tmp_path / "a" / "model.safetensors")[1]["autoencoder"]["config"]
     cb = load_checkpoint(tmp_path / "b" / "model.safetensors")[1]["autoencoder"]["config"]
     assert ca["scale"] != 1.0 and ca["scale"] == pytest.approx(cb["scale"]) and ca["shift"] == pytest.approx(cb["shift"])
+
+
+def test_a_finished_stage_given_more_steps_continues_the_same_loss_curve(tmp_path):
+    _train(tmp_path / "a", ["stages.0.steps=6"])
+    _train(tmp_path / "b", ["stages.0.steps=3"])  # finished and exported at step 3
+    _train(tmp_path / "b", ["stages.0.steps=6"], resume=True)  # the stage extended: optimiser state kept
+    a, b = _losses(tmp_path / "a"), _losses(tmp_path / "b")
+    assert [s for s, _ in b] == [1, 2, 3, 4, 5, 6]
+    assert [v for _, v in a] == pytest.approx([v for _, v in b], rel=1e-5, abs=1e-6)
+
+
+def test_decoder_stage_trains_the_decoder_alone(tmp_path):
+    stages = ('stages=[{"name":"vae","steps":2,"target":"autoencoder"},{"name":"video","steps":2},'
+              '{"name":"decoder","steps":3,"target":"decoder","frames":2}]')
+    over = ["autoencoder.kind=kl", "autoencoder.preset=tiny", stages]
+    _train(tmp_path, over, max_steps=4)
+    before = load_checkpoint(tmp_path / "checkpoints" / "last.safetensors")[0]
+    _train(tmp_path, over, resume=True)
+    after, _, state = load_checkpoint(tmp_path / "checkpoints" / "last.safetensors")
+    changed = {k for k in after if not k.startswith("optim") and not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith("autoencoder.decoder.") for k in changed)  # encoder, backbone, EMA kept
+    _, config, info = load_checkpoint(tmp_path / "model.safetensors")
+    scale = state["autoencoder"]["config"]["scale"]
+    assert info["steps"] == 7 and config["autoencoder"]["config"]["scale"] == scale != 1.0
+
+
+def test_decoder_stage_needs_a_kl_autoencoder(tmp_path):
+    from kinema.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="needs a KL autoencoder"):
+        _train(tmp_path, ['stages=[{"name":"decoder","steps":1,"target":"decoder"}]'])

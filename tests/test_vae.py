@@ -137,6 +137,19 @@ def test_training_steps_reduce_the_loss():
     assert after["total"] < 0.7 * before["total"]
 
 
+def test_decoder_loss_is_the_mse_of_the_mean_reconstruction_and_leaves_the_encoder_alone():
+    ae = tiny()
+    ae.set_scale_shift(1.7, 0.3)
+    video = smooth_video()
+    loss = ae.decoder_loss(video)
+    with torch.no_grad():
+        expected = (ae.decode(ae.encode(video)) - video).pow(2).mean()  # inference's round trip
+    torch.testing.assert_close(loss["total"].detach(), expected, atol=1e-6, rtol=1e-5)
+    loss["total"].backward()
+    assert all(p.grad is None for p in ae.encoder.parameters())
+    assert all(p.grad is not None for p in ae.decoder.parameters())
+
+
 def test_save_load_round_trip(tmp_path):
     ae = tiny(channel_mult=(1, 2, 2, 2), latent_channels=8)
     ae.set_scale_shift(0.7, -0.1)

@@ -75,11 +75,14 @@ class LoRASpec:
     dropout: float = 0.0
 
 
+TARGETS = ("denoiser", "autoencoder", "decoder")
+
+
 @dataclass
 class StageSpec:
     name: str = "main"
     steps: int = 1000
-    target: str = "denoiser"  # denoiser | autoencoder
+    target: str = "denoiser"  # denoiser | autoencoder | decoder (the autoencoder's decoder, encoder frozen)
     trainable: str = "all"  # all | temporal | spatial | lora | comma-separated name substrings
     lr: float | None = None  # overrides optim.lr for this stage
     batch_size: int | None = None  # overrides the run's batch_size
@@ -91,7 +94,7 @@ class StageSpec:
 
     def __post_init__(self) -> None:
         check_range(f"stages[{self.name}].steps", self.steps, 0, None)
-        check_choice(f"stages[{self.name}].target", self.target, ("denoiser", "autoencoder"))
+        check_choice(f"stages[{self.name}].target", self.target, TARGETS)
         check_range(f"stages[{self.name}].image_prob", self.image_prob, 0.0, 1.0)
         if self.trainable == "lora" and self.lora is None:
             self.lora = LoRASpec()

@@ -26,7 +26,7 @@ from kinema import __version__
 from kinema.checkpoint import load_checkpoint, prefixed, save_checkpoint, subdict
 from kinema.config import to_dict
 from kinema.diffusion import LossBins
-from kinema.errors import InputError
+from kinema.errors import ConfigError, InputError
 from kinema.train import distributed as D
 from kinema.train.components import Components, build_components, count_params, select_trainable, step_generator
 from kinema.train.config import StageSpec, TrainConfig
@@ -118,7 +118,12 @@ class Trainer:
                 self._save_state(stage)
                 return False
             set_lr(self.optimizer, lr * warmup_factor(local, cfg.optim.warmup_steps))
-            loss, grad_norm = self._optimizer_step(stage, model, data, bins)
+            try:
+                loss, grad_norm = self._optimizer_step(stage, model, data, bins)
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep every finished step, then stop
+                self._save_state(stage)
+                self.print(f"interrupted: state saved at step {self.state.step}; continue with --resume")
+                raise
             self.state.step += 1
             local += 1
             if stage.target == "denoiser":
@@ -135,8 +140,11 @@ class Trainer:
 
     def _prepare_stage(self, stage: StageSpec):
         """Freeze/unfreeze, inject LoRA, build (or restore) the optimiser; return the trained module."""
-        if stage.target == "autoencoder":
+        if stage.target in ("autoencoder", "decoder"):
             module = self.c.autoencoder
+            if stage.target == "decoder" and not hasattr(module, "decoder_loss"):
+                raise ConfigError(f"stage {stage.name!r}: target 'decoder' needs a KL autoencoder, "
+                                  f"not {self.config.autoencoder.kind!r}")
         else:
             if stage.trainable == "lora" and not self.state.lora:
                 self._inject_lora(stage)
@@ -144,7 +152,7 @@ class Trainer:
         for m in (self.c.autoencoder, self.c.backbone):
             m.requires_grad_(False)
             m.train(m is module)
-        select_trainable(module, stage.trainable if stage.target == "denoiser" else "all")
+        select_trainable(module, {"denoiser": stage.trainable, "autoencoder": "all", "decoder": "decoder."}[stage.target])
         wrapped = D.wrap_model(module, self.ctx, self.device)
         params = [p for p in module.parameters() if p.requires_grad]  # after FSDP swapped them for shards
         if stage.target == "denoiser":
@@ -152,8 +160,8 @@ class Trainer:
 
             self.denoiser = Denoiser(wrapped, self.c.param)
         self.optimizer = build_optimizer(params, self.config.optim, stage.lr)
-        if self._resume_tensors is not None and self._resume_info.get("stage") == stage.name \
-                and not self._resume_info.get("stage_done"):
+        # the checkpoint's stage is this one: still running, or finished and now given more steps
+        if self._resume_tensors is not None and self._resume_info.get("stage") == stage.name:
             load_optimizer_state_full(module, self.optimizer, self._resume_tensors, self._resume_info["param_groups"],
                                       sharded=self.ctx.strategy == "fsdp")
         self._resume_tensors = None
@@ -196,8 +204,9 @@ class Trainer:
 
     def _loss(self, stage: StageSpec, model, batch, gen: torch.Generator, bins: LossBins) -> torch.Tensor:
         video = batch["video"].to(self.device)  # (B, 3, T, H, W) in [-1, 1]
-        if stage.target == "autoencoder":
-            return model.loss(video)["total"] if not hasattr(model, "module") else model.module.loss(video)["total"]
+        if stage.target in ("autoencoder", "decoder"):
+            ae = getattr(model, "module", model)  # the autoencoder itself under DDP
+            return ae.loss(video)["total"] if stage.target == "autoencoder" else ae.decoder_loss(video)["total"]
         with torch.no_grad():
             latents = self.c.autoencoder.encode(video)  # (B, C, T, h, w)
         motion = batch["motion"].to(self.device) if batch["motion"] is not None else None
@@ -247,7 +256,7 @@ class Trainer:
     def _save_state(self, stage: StageSpec, done: bool = False) -> None:
         """Atomic training-state checkpoint (rank 0 writes; every rank gathers for FSDP)."""
         state = D.full_state_dict(self.c.backbone, self.ctx)
-        module = self.c.autoencoder if stage.target == "autoencoder" else self.c.backbone
+        module = self.c.autoencoder if stage.target in ("autoencoder", "decoder") else self.c.backbone
         opt_tensors, groups = optimizer_state_full(module, self.optimizer, sharded=self.ctx.strategy == "fsdp")
         if not self.ctx.is_main:
             D.barrier(self.ctx)
