@@ -11,7 +11,6 @@ estimate is unbiased, so it can be slightly negative when the two sets match.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +22,7 @@ from kinema.errors import InputError
 class KIDResult:
     mean: float  # mean MMD^2 over subsets (the reported KID)
     std: float  # standard deviation over subsets
-    subset_size: int  # effective subset size (clamped to the smaller set)
+    subset_size: int  # rows per subset
     n_subsets: int
 
 
@@ -40,23 +39,31 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
     return float(off_diag - 2.0 * k_xy.sum() / (m * m))
 
 
+TORCH_FIDELITY_SEED = 2020  # torch-fidelity's default rng_seed
+
+
 def kernel_distance(features_a, features_b, subset_size: int = 1000, n_subsets: int = 100,
-                    seed: int = 0) -> KIDResult:
-    """KID between two (n, d) feature sets; subsets drawn with ``np.random.default_rng(seed)``."""
+                    seed: int = TORCH_FIDELITY_SEED) -> KIDResult:
+    """KID between two (n, d) feature sets, with torch-fidelity's draws and refusal rule.
+
+    Each subset draws ``subset_size`` rows without replacement from ``np.random.RandomState(seed)``,
+    first from ``features_a`` (torch-fidelity's input1, the generated set), then from
+    ``features_b``. A set smaller than ``subset_size`` is refused, as torch-fidelity and
+    torchmetrics refuse it: KIDs at different subset sizes are not comparable.
+    """
     a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
         raise InputError(f"features must be (n, d) with the same d, got {a.shape} and {b.shape}")
     if subset_size < 2 or n_subsets < 1:
         raise InputError(f"subset_size={subset_size} must be >= 2 and n_subsets={n_subsets} >= 1")
-    m = min(subset_size, a.shape[0], b.shape[0])
-    if m < 2:
-        raise InputError(f"KID needs at least 2 vectors per set, got {a.shape[0]} and {b.shape[0]}")
-    if m < subset_size:
-        warnings.warn(f"KID subset_size={subset_size} exceeds the smaller set; using {m} "
-                      "(record it: KIDs with different subset sizes are not comparable)",
-                      UserWarning, stacklevel=2)
-    rng = np.random.default_rng(seed)
-    values = np.array([mmd2_unbiased(a[rng.choice(a.shape[0], m, replace=False)],
-                                     b[rng.choice(b.shape[0], m, replace=False)])
-                       for _ in range(n_subsets)])
-    return KIDResult(float(values.mean()), float(values.std()), m, n_subsets)
+    if min(a.shape[0], b.shape[0]) < subset_size:
+        raise InputError(f"KID subset_size={subset_size} exceeds the number of feature vectors ({a.shape[0]} "
+                         f"and {b.shape[0]}); torch-fidelity and torchmetrics refuse this too: pass "
+                         f"subset_size <= {min(a.shape[0], b.shape[0])} (it is recorded in the protocol)")
+    rng = np.random.RandomState(seed)
+    values = np.zeros(n_subsets)
+    for i in range(n_subsets):
+        ia = rng.choice(a.shape[0], subset_size, replace=False)
+        ib = rng.choice(b.shape[0], subset_size, replace=False)
+        values[i] = mmd2_unbiased(a[ia], b[ib])
+    return KIDResult(float(values.mean()), float(values.std()), subset_size, n_subsets)

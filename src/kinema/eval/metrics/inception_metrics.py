@@ -28,10 +28,9 @@ import torch
 from kinema.errors import ConfigError, InputError
 from kinema.eval.backbones.inception import POOLED_FEATURES
 from kinema.eval.frechet import FeatureStats, frechet_distance_stats
-from kinema.eval.kid import KIDResult, mmd2_unbiased
+from kinema.eval.kid import TORCH_FIDELITY_SEED, KIDResult, kernel_distance
 from kinema.eval.protocol import MetricResult, make_protocol
 
-TORCH_FIDELITY_SEED = 2020  # torch-fidelity's default rng_seed (KID subsets, IS shuffle)
 
 
 # ---- frame pooling ---------------------------------------------------------------------------
@@ -116,23 +115,9 @@ def fid(real, generated, extractor, frames_per_video: int | None = None, stride:
 
 def kid_from_features(real_features, generated_features, subset_size: int = 1000, n_subsets: int = 100,
                       seed: int = TORCH_FIDELITY_SEED) -> KIDResult:
-    """KID mean and std over subsets drawn exactly as torch-fidelity draws them (float64 maths)."""
-    a, b = np.asarray(real_features, np.float64), np.asarray(generated_features, np.float64)
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
-        raise InputError(f"features must be (n, d) with the same d, got {a.shape} and {b.shape}")
-    if subset_size < 2 or n_subsets < 1:
-        raise InputError(f"subset_size={subset_size} must be >= 2 and n_subsets={n_subsets} >= 1")
-    if min(a.shape[0], b.shape[0]) < subset_size:
-        raise InputError(f"KID subset_size={subset_size} exceeds the number of feature vectors (real "
-                         f"{a.shape[0]}, generated {b.shape[0]}); torch-fidelity and torchmetrics refuse this "
-                         f"too: pass subset_size <= {min(a.shape[0], b.shape[0])} (it is recorded in the protocol)")
-    rng = np.random.RandomState(seed)
-    values = np.zeros(n_subsets)
-    for i in range(n_subsets):
-        ib = rng.choice(b.shape[0], subset_size, replace=False)  # torch-fidelity's input1 (generated) first
-        ia = rng.choice(a.shape[0], subset_size, replace=False)  # then input2 (real)
-        values[i] = mmd2_unbiased(b[ib], a[ia])
-    return KIDResult(float(values.mean()), float(values.std()), subset_size, n_subsets)
+    """KID mean and std over subsets drawn exactly as torch-fidelity draws them (float64 maths):
+    the generated set is its input1, drawn first."""
+    return kernel_distance(generated_features, real_features, subset_size, n_subsets, seed)
 
 
 def kid(real, generated, extractor, subset_size: int = 1000, n_subsets: int = 100, seed: int = TORCH_FIDELITY_SEED,
