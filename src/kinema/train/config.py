@@ -1,9 +1,10 @@
 """The training configuration: typed dataclasses, named presets, stages as data (rule 4).
 
 A run is a list of stages. Each stage says what trains (all / temporal layers / spatial layers
-/ LoRA / the autoencoder), on what data, at what size and frame count, with which task mix,
-for how many steps. Image pre-training -> video -> higher resolution, or LoRA fine-tuning of a
-frozen model, are different stage lists, not different scripts.
+/ LoRA / the autoencoder / its decoder alone), on what data, at what size and frame count, with
+which task mix, for how many steps. Image pre-training -> video -> higher resolution, LoRA
+fine-tuning of a frozen model, or a decoder fine-tune after the video stages are different stage
+lists, not different scripts.
 """
 
 from __future__ import annotations
