@@ -177,3 +177,24 @@ def test_decoder_stage_needs_a_kl_autoencoder(tmp_path):
 
     with pytest.raises(ConfigError, match="needs a KL autoencoder"):
         _train(tmp_path, ['stages=[{"name":"decoder","steps":1,"target":"decoder"}]'])
+
+
+def test_sigterm_saves_the_state_and_the_run_resumes(tmp_path):
+    """`kill` of a training run keeps every finished step: exit 130, a checkpoint, then --resume."""
+    import signal
+    import time
+
+    cmd = [sys.executable, "-m", "kinema", "train", "toy", "--out", str(tmp_path), "--no-progress",
+           *[a for o in TINY + ["stages.0.steps=100000", "conditioner.text_encoder=null:16"] for a in ("--set", o)]]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(_losses(tmp_path) if (tmp_path / "log.csv").exists() else []) < 3:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "state saved at step" in out, err[-2000:]
+    step = load_checkpoint(tmp_path / "checkpoints" / "last.safetensors")[2]["step"]
+    assert step >= 3
+    resumed = Trainer(load_config("toy", TINY + [f"stages.0.steps={step + 1}"]), tmp_path, resume=True,
+                      progress=False, log=lambda *_: None).run()
+    assert resumed.step == step + 1 and (tmp_path / "model.safetensors").exists()

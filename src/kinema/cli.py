@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -156,14 +155,9 @@ def cmd_train(args) -> int:
         print(json.dumps(trainer.c.model_config, indent=2))
         print(f"dry run: {count_params(trainer.c.backbone):,} backbone parameters, {config.total_steps} steps")
         return EXIT_OK
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` saves the training state like Ctrl-C does
     state = trainer.run()
     trainer.print(f"done: step {state.step}, {state.seconds:.1f}s; outputs in {args.out}")
     return EXIT_OK
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def cmd_animate(args) -> int:

@@ -32,6 +32,7 @@ from kinema.train.components import Components, build_components, count_params, 
 from kinema.train.config import StageSpec, TrainConfig
 from kinema.train.data import batch_iterator, build_dataset
 from kinema.train.ema import EMA
+from kinema.train.interrupt import StopRequest
 from kinema.train.logger import RunLogger
 from kinema.train.optim import build_optimizer, load_optimizer_state_full, optimizer_state_full, set_lr, warmup_factor
 
@@ -73,6 +74,7 @@ class Trainer:
         self._resume_info: dict = {}
         self.logger = RunLogger(self.out, enabled=self.ctx.is_main)
         self.cleanup_on_finish = True  # leave the process group when run() ends
+        self.stop = StopRequest()  # Ctrl-C / SIGTERM end the run at the next step boundary
 
     # ---- public --------------------------------------------------------------------------------
     def run(self) -> TrainState:
@@ -86,13 +88,14 @@ class Trainer:
                    f"{count_params(self.c.backbone) / 1e6:.2f}M params on {self.device}, "
                    f"{self.config.total_steps} steps in {len(self.config.stages)} stage(s)")
         offset = 0
-        for stage in self.config.stages:
-            if self.state.step < offset + stage.steps:
-                if not self._run_stage(stage, offset):
-                    break  # stopped by max_steps
-            offset += stage.steps
-        else:
-            self.export_model()
+        with self.stop:
+            for stage in self.config.stages:
+                if self.state.step < offset + stage.steps:
+                    if not self._run_stage(stage, offset):
+                        break  # stopped by max_steps
+                offset += stage.steps
+            else:
+                self.export_model()
         self.logger.close()
         if self.cleanup_on_finish:
             D.cleanup(self.ctx)
@@ -117,13 +120,12 @@ class Trainer:
             if self.max_steps is not None and self.state.step >= self.max_steps:
                 self._save_state(stage)
                 return False
-            set_lr(self.optimizer, lr * warmup_factor(local, cfg.optim.warmup_steps))
-            try:
-                loss, grad_norm = self._optimizer_step(stage, model, data, bins)
-            except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep every finished step, then stop
+            if self.stop.requested:  # Ctrl-C or SIGTERM, seen at a step boundary: keep every finished step
                 self._save_state(stage)
                 self.print(f"interrupted: state saved at step {self.state.step}; continue with --resume")
-                raise
+                raise KeyboardInterrupt
+            set_lr(self.optimizer, lr * warmup_factor(local, cfg.optim.warmup_steps))
+            loss, grad_norm = self._optimizer_step(stage, model, data, bins)
             self.state.step += 1
             local += 1
             if stage.target == "denoiser":
