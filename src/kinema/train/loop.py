@@ -37,6 +37,10 @@ from kinema.train.logger import RunLogger
 from kinema.train.optim import build_optimizer, load_optimizer_state_full, optimizer_state_full, set_lr, warmup_factor
 
 
+# what an autoencoder stage trains (a denoiser stage trains its own ``trainable`` rule)
+AUTOENCODER_TRAINABLE = {"autoencoder": "all", "decoder": "decoder."}
+
+
 @dataclass
 class TrainState:
     step: int = 0  # global optimiser steps done
@@ -88,15 +92,17 @@ class Trainer:
                    f"{count_params(self.c.backbone) / 1e6:.2f}M params on {self.device}, "
                    f"{self.config.total_steps} steps in {len(self.config.stages)} stage(s)")
         offset = 0
-        with self.stop:
-            for stage in self.config.stages:
-                if self.state.step < offset + stage.steps:
-                    if not self._run_stage(stage, offset):
-                        break  # stopped by max_steps
-                offset += stage.steps
-            else:
-                self.export_model()
-        self.logger.close()
+        try:
+            with self.stop:
+                for stage in self.config.stages:
+                    if self.state.step < offset + stage.steps:
+                        if not self._run_stage(stage, offset):
+                            break  # stopped by max_steps
+                    offset += stage.steps
+                else:
+                    self.export_model()
+        finally:
+            self.logger.close()  # flush the CSV and TensorBoard logs, interrupted or not
         if self.cleanup_on_finish:
             D.cleanup(self.ctx)
         return self.state
@@ -154,7 +160,7 @@ class Trainer:
         for m in (self.c.autoencoder, self.c.backbone):
             m.requires_grad_(False)
             m.train(m is module)
-        select_trainable(module, {"denoiser": stage.trainable, "autoencoder": "all", "decoder": "decoder."}[stage.target])
+        select_trainable(module, AUTOENCODER_TRAINABLE.get(stage.target, stage.trainable))
         wrapped = D.wrap_model(module, self.ctx, self.device)
         params = [p for p in module.parameters() if p.requires_grad]  # after FSDP swapped them for shards
         if stage.target == "denoiser":
@@ -208,7 +214,8 @@ class Trainer:
         video = batch["video"].to(self.device)  # (B, 3, T, H, W) in [-1, 1]
         if stage.target in ("autoencoder", "decoder"):
             ae = getattr(model, "module", model)  # the autoencoder itself under DDP
-            return ae.loss(video)["total"] if stage.target == "autoencoder" else ae.decoder_loss(video)["total"]
+            loss = ae.loss if stage.target == "autoencoder" else ae.decoder_loss
+            return loss(video)["total"]
         with torch.no_grad():
             latents = self.c.autoencoder.encode(video)  # (B, C, T, h, w)
         motion = batch["motion"].to(self.device) if batch["motion"] is not None else None
