@@ -198,3 +198,27 @@ def test_sigterm_saves_the_state_and_the_run_resumes(tmp_path):
     resumed = Trainer(load_config("toy", TINY + [f"stages.0.steps={step + 1}"]), tmp_path, resume=True,
                       progress=False, log=lambda *_: None).run()
     assert resumed.step == step + 1 and (tmp_path / "model.safetensors").exists()
+
+
+def test_a_stage_world_override_is_merged_over_the_data_world():
+    from kinema.errors import ConfigError
+    from kinema.train.config import DataSpec
+    from kinema.train.data import build_dataset
+
+    spec = DataSpec(world={"max_objects": 1})
+    ds = build_dataset(spec, (16, 16), 2, seed=0, world={"backgrounds": ["photo"], "camera_static_prob": 1.0})
+    clips = [ds.clip(i) for i in range(8)]
+    assert all(c.attributes["background"] == "photo" and len(c.objects) <= 1 for c in clips)
+    assert {c.attributes["background"] for c in (build_dataset(spec, (16, 16), 2, 0).clip(i) for i in range(8))} != {"photo"}
+    with pytest.raises(ConfigError, match="unknown config key"):
+        build_dataset(spec, (16, 16), 2, seed=0, world={"backgrund": ["photo"]})
+    with pytest.raises(ConfigError, match="need data.source='world'"):
+        build_dataset(DataSpec(source="folder", path="x"), (16, 16), 2, seed=0, world={"max_objects": 1})
+
+
+def test_a_stage_trains_on_its_own_world_mix(tmp_path):
+    mixes = {"same": "", "photo": ',"world":{"backgrounds":["photo"]}'}
+    for name, world in mixes.items():
+        _train(tmp_path / name, [f'stages=[{{"name":"a","steps":1}},{{"name":"b","steps":1{world}}}]'])
+    same, photo = _losses(tmp_path / "same"), _losses(tmp_path / "photo")
+    assert same[0] == photo[0] and same[1][1] != photo[1][1]  # only stage b's batches changed

@@ -89,6 +89,7 @@ class StageSpec:
     batch_size: int | None = None  # overrides the run's batch_size
     size: tuple[int, int] | None = None  # overrides data.size
     frames: int | None = None  # overrides data.frames
+    world: dict[str, Any] | None = None  # kinema-world overrides merged over data.world (e.g. a motion-rich mix)
     image_prob: float = 0.0  # fraction of steps in image mode (temporal layers skipped)
     task_mix: TaskMix | None = None  # overrides conditioner.task_mix
     lora: LoRASpec | None = None  # required when trainable == "lora"

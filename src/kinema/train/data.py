@@ -16,8 +16,16 @@ from kinema.errors import ConfigError
 from kinema.train.config import DataSpec
 
 
-def build_dataset(spec: DataSpec, size: tuple[int, int], frames: int, seed: int, split: str = "train") -> Dataset:
-    """The map-style dataset for a stage. Items: dict(video (3,T,H,W) in [-1,1], caption, fps, motion)."""
+def build_dataset(spec: DataSpec, size: tuple[int, int], frames: int, seed: int, split: str = "train",
+                  world: dict[str, Any] | None = None) -> Dataset:
+    """The map-style dataset for a stage. Items: dict(video (3,T,H,W) in [-1,1], caption, fps, motion).
+
+    ``world``: a stage's kinema-world overrides, merged over ``spec.world``.
+    """
+    if world and spec.source != "world":
+        raise ConfigError(f"a stage's world overrides need data.source='world', not {spec.source!r}")
+    if world:
+        spec = replace(spec, world={**spec.world, **world})
     if spec.source == "world":
         from kinema.data.world import WorldConfig, WorldDataset
         from kinema.config import from_dict

@@ -116,7 +116,8 @@ class Trainer:
         frames = stage.frames or cfg.data.frames
         bs = stage.batch_size or cfg.batch_size
         model = self._prepare_stage(stage)
-        data = batch_iterator(build_dataset(cfg.data, size, frames, cfg.seed), bs, cfg.seed + offset,
+        dataset = build_dataset(cfg.data, size, frames, cfg.seed, world=stage.world)
+        data = batch_iterator(dataset, bs, cfg.seed + offset,
                               start_step=local * cfg.optim.accumulation, rank=self.ctx.rank,
                               world=self.ctx.world, num_workers=cfg.data.num_workers)
         lr = stage.lr or cfg.optim.lr
