@@ -177,6 +177,8 @@ def test_decoder_stage_needs_a_kl_autoencoder(tmp_path):
 
     with pytest.raises(ConfigError, match="needs a KL autoencoder"):
         _train(tmp_path, ['stages=[{"name":"decoder","steps":1,"target":"decoder"}]'])
+    with pytest.raises(ConfigError, match="latent_noise applies to target 'decoder' only"):
+        load_config("toy", TINY + ['stages=[{"name":"video","steps":1,"latent_noise":0.1}]'])
 
 
 def test_sigterm_saves_the_state_and_the_run_resumes(tmp_path):

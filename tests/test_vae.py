@@ -4,6 +4,7 @@ import dataclasses
 
 import pytest
 import torch
+from einops import rearrange
 from safetensors.torch import save_file
 
 from kinema.errors import ConfigError, InputError
@@ -148,6 +149,23 @@ def test_decoder_loss_is_the_mse_of_the_mean_reconstruction_and_leaves_the_encod
     loss["total"].backward()
     assert all(p.grad is None for p in ae.encoder.parameters())
     assert all(p.grad is not None for p in ae.decoder.parameters())
+
+
+def test_decoder_loss_with_latent_noise_decodes_noisy_scaled_latents_against_the_clean_frames():
+    ae = tiny()
+    ae.set_scale_shift(1.7, 0.3)
+    video = smooth_video()
+    loss = ae.decoder_loss(video, torch.Generator().manual_seed(3), latent_noise=0.2)
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        z = rearrange(ae.encode(video), "b c t h w -> (b t) c h w")  # scaled latents, one row per frame
+        s = 0.2 * torch.rand(z.shape[0], 1, 1, 1, generator=g)  # one noise level per frame
+        z = z + s * torch.randn(z.shape, generator=g)
+        noisy = ae.decode(rearrange(z, "(b t) c h w -> b c t h w", b=video.shape[0]))
+        expected = (noisy - video).pow(2).mean()
+        clean = ae.decoder_loss(video)["total"]
+    torch.testing.assert_close(loss["total"].detach(), expected, atol=1e-6, rtol=1e-5)
+    assert loss["total"].item() != pytest.approx(clean.item(), rel=1e-4)
 
 
 def test_save_load_round_trip(tmp_path):

@@ -91,6 +91,7 @@ class StageSpec:
     frames: int | None = None  # overrides data.frames
     world: dict[str, Any] | None = None  # kinema-world overrides merged over data.world (e.g. a motion-rich mix)
     image_prob: float = 0.0  # fraction of steps in image mode (temporal layers skipped)
+    latent_noise: float = 0.0  # decoder stages: max std of the noise added to latents (robust decoding)
     task_mix: TaskMix | None = None  # overrides conditioner.task_mix
     lora: LoRASpec | None = None  # required when trainable == "lora"
 
@@ -98,6 +99,10 @@ class StageSpec:
         check_range(f"stages[{self.name}].steps", self.steps, 0, None)
         check_choice(f"stages[{self.name}].target", self.target, TARGETS)
         check_range(f"stages[{self.name}].image_prob", self.image_prob, 0.0, 1.0)
+        check_range(f"stages[{self.name}].latent_noise", self.latent_noise, 0.0, 10.0)
+        if self.latent_noise and self.target != "decoder":
+            raise ConfigError(f"stages[{self.name}].latent_noise applies to target 'decoder' only, "
+                              f"not {self.target!r}")
         if self.trainable == "lora" and self.lora is None:
             self.lora = LoRASpec()
 

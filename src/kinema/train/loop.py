@@ -215,8 +215,9 @@ class Trainer:
         video = batch["video"].to(self.device)  # (B, 3, T, H, W) in [-1, 1]
         if stage.target in ("autoencoder", "decoder"):
             ae = getattr(model, "module", model)  # the autoencoder itself under DDP
-            loss = ae.loss if stage.target == "autoencoder" else ae.decoder_loss
-            return loss(video)["total"]
+            if stage.target == "autoencoder":
+                return ae.loss(video, gen)["total"]
+            return ae.decoder_loss(video, gen, latent_noise=stage.latent_noise)["total"]
         with torch.no_grad():
             latents = self.c.autoencoder.encode(video)  # (B, C, T, h, w)
         motion = batch["motion"].to(self.device) if batch["motion"] is not None else None

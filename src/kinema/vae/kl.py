@@ -104,14 +104,23 @@ class KLAutoencoder(nn.Module):
         kl = post.kl().mean()
         return {"recon": recon, "kl": kl, "total": recon + self.config.kl_weight * kl}
 
-    def decoder_loss(self, video: Tensor) -> dict[str, Tensor]:
+    def decoder_loss(self, video: Tensor, generator: torch.Generator | None = None,
+                     latent_noise: float = 0.0) -> dict[str, Tensor]:
         """Decoder fine-tuning on a frozen encoder: mean squared error of D(mode(E(x))) against x.
 
         The latents, and so the latent scale and any denoiser trained on them, stay unchanged;
         only the decoder learns to reconstruct better, from exactly the latents inference decodes
         (the posterior mean, not a draw). Stable Diffusion's "ft-MSE" VAE is this recipe; MSE is
-        the loss PSNR measures (PSNR = 10 log10(4 / MSE) for pixels in [-1, 1])."""
+        the loss PSNR measures (PSNR = 10 log10(4 / MSE) for pixels in [-1, 1]).
+
+        ``latent_noise`` > 0 adds Gaussian noise of std ``s ~ U(0, latent_noise)`` per frame (in
+        scaled latent units) before decoding, still asking for the clean frame: the decoder learns to
+        ignore small latent errors, such as a denoiser's frame-to-frame jitter, instead of rendering
+        them as flicker (conditioning augmentation, Ho et al. 2021, applied to the decoder)."""
         with torch.no_grad():
             z = self.encode_dist(video).mode()  # (B*T, C, h, w) raw latents
+            if latent_noise > 0:
+                s = latent_noise * torch.rand(z.shape[0], 1, 1, 1, generator=generator).to(z)
+                z = z + s / self.config.scale * torch.randn(z.shape, generator=generator).to(z)
         mse = (self.decoder(z) - fold(video)).pow(2).mean()
         return {"recon": mse, "total": mse}
