@@ -224,3 +224,21 @@ def test_a_stage_trains_on_its_own_world_mix(tmp_path):
         _train(tmp_path / name, [f'stages=[{{"name":"a","steps":1}},{{"name":"b","steps":1{world}}}]'])
     same, photo = _losses(tmp_path / "same"), _losses(tmp_path / "photo")
     assert same[0] == photo[0] and same[1][1] != photo[1][1]  # only stage b's batches changed
+
+
+def test_a_run_can_start_from_a_trained_model(tmp_path):
+    from kinema.errors import ConfigError
+
+    base = tmp_path / "base"
+    _train(base, ["autoencoder.kind=kl", "autoencoder.preset=tiny",
+                  'stages=[{"name":"vae","steps":2,"target":"autoencoder"},{"name":"video","steps":2}]'])
+    model = str(base / "model.safetensors")
+    over = [f"model.path={model}", f"autoencoder.path={model}", "autoencoder.kind=kl"]
+    _train(tmp_path / "ft", over + ['stages=[{"name":"decoder","steps":2,"target":"decoder","frames":2}]'])
+    old, new = load_checkpoint(model)[0], load_checkpoint(tmp_path / "ft" / "model.safetensors")[0]
+    assert all(torch.allclose(old[k], new[k], atol=1e-6) for k in old if k.startswith("backbone."))
+    assert any(not torch.equal(old[k], new[k]) for k in old if k.startswith("autoencoder.decoder."))
+    info = load_checkpoint(tmp_path / "ft" / "model.safetensors")[2]
+    assert info["steps"] == 2 and info["init_from"]["steps"] == 4  # the compute of both runs is on record
+    with pytest.raises(ConfigError, match="in_channels"):  # a pixel-space run cannot start from a latent model
+        _train(tmp_path / "bad", [f"model.path={model}", "stages.0.steps=1"])

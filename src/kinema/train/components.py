@@ -11,6 +11,7 @@ from torch import nn
 from kinema import build
 from kinema.conditioning.conditioner import Conditioner
 from kinema.config import to_dict
+from kinema.errors import ConfigError
 from kinema.train.config import TrainConfig
 
 
@@ -42,6 +43,43 @@ def autoencoder_spec(config: TrainConfig) -> dict[str, Any]:
     return {"kind": spec.kind, "config": base}
 
 
+def backbone_spec(config: TrainConfig, latent_channels: int, text_dim: int) -> dict[str, Any]:
+    """{"kind", "config"} of the backbone: a preset (+ overrides), or a trained model's own spec."""
+    if config.model.path:
+        from kinema.checkpoint import read_metadata
+
+        saved, _ = read_metadata(config.model.path)
+        spec = saved.get("backbone")
+        if not spec or spec.get("kind") != config.model.kind:
+            raise ConfigError(f"model.path {config.model.path}: holds no {config.model.kind!r} backbone "
+                              f"(found {spec.get('kind') if spec else 'none'})")
+        bb_cfg = dict(spec["config"])
+        for name, want in (("in_channels", latent_channels), ("text_dim", text_dim)):
+            if name in bb_cfg and bb_cfg[name] != want:
+                raise ConfigError(f"model.path {config.model.path}: its backbone has {name}={bb_cfg[name]}, "
+                                  f"this run's autoencoder/text encoder give {want}")
+    else:
+        bb_cfg = build.resolve_backbone_config(
+            config.model.kind, config.model.preset, dict(config.model.overrides),
+            latent_channels=latent_channels, text_dim=text_dim)
+    if config.gradient_checkpointing:
+        bb_cfg["gradient_checkpointing"] = True
+    return {"kind": config.model.kind, "config": bb_cfg}
+
+
+def load_pretrained_backbone(backbone: nn.Module, path: str) -> None:
+    """Fine-tuning: start from a trained model's (EMA) backbone weights, every key matched."""
+    from kinema.checkpoint import load_checkpoint, subdict
+
+    tensors, _, _ = load_checkpoint(path)
+    state = subdict(tensors, "backbone")
+    missing, unexpected = backbone.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ConfigError(f"model.path {path}: backbone weights do not match "
+                          f"({len(missing)} missing, {len(unexpected)} unexpected, e.g. "
+                          f"{(missing or unexpected)[0]})")
+
+
 def build_components(config: TrainConfig, text_encoder=None) -> Components:
     ae_spec = autoencoder_spec(config)
     autoencoder = build.build_autoencoder(ae_spec)
@@ -52,13 +90,10 @@ def build_components(config: TrainConfig, text_encoder=None) -> Components:
         state = subdict(tensors, "autoencoder") or tensors
         autoencoder.load_state_dict(state)
     conditioner = build.build_conditioner(to_dict(config.conditioner), text_encoder)
-    bb_cfg = build.resolve_backbone_config(
-        config.model.kind, config.model.preset, dict(config.model.overrides),
-        latent_channels=autoencoder.latent_channels, text_dim=conditioner.text_dim)
-    if config.gradient_checkpointing:
-        bb_cfg["gradient_checkpointing"] = True
-    bb_spec = {"kind": config.model.kind, "config": bb_cfg}
+    bb_spec = backbone_spec(config, autoencoder.latent_channels, conditioner.text_dim)
     backbone = build.build_backbone(bb_spec)
+    if config.model.path:
+        load_pretrained_backbone(backbone, config.model.path)
     diffusion = to_dict(config.diffusion)
     param = build.build_parameterization(diffusion)
     model_config = {

@@ -25,6 +25,7 @@ class ModelSpec:
     kind: str = "unet3d"  # backbone family: "unet3d" | "stdit"
     preset: str = "tiny"  # a name in kinema.models.PRESETS[kind]
     overrides: dict[str, Any] = field(default_factory=dict)  # fields of the backbone config
+    path: str | None = None  # a trained kinema model (.safetensors): its backbone, weights included, starts the run
 
 
 @dataclass

@@ -46,6 +46,12 @@ def export_model(trainer, path: Path) -> Path:
         "data": {"source": cfg.data.source, "size": list(cfg.data.size), "frames": cfg.data.frames},
         "stages": [{"name": s.name, "steps": s.steps, "trainable": s.trainable} for s in cfg.stages],
     }
+    if cfg.model.path:  # a fine-tune: say what it started from, so the compute adds up
+        from kinema.checkpoint import read_metadata
+
+        _, base = read_metadata(cfg.model.path)
+        info["init_from"] = {"path": cfg.model.path, "run_name": base.get("run_name"), "steps": base.get("steps"),
+                             "train_seconds": base.get("train_seconds")}
     out = save_checkpoint(path, tensors, trainer.c.model_config, info)
     trainer.print(f"wrote {out} ({count_params(backbone) / 1e6:.2f}M params, step {trainer.state.step})")
     return out
