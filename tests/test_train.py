@@ -228,11 +228,14 @@ def test_a_stage_trains_on_its_own_world_mix(tmp_path):
 
 def test_a_run_can_start_from_a_trained_model(tmp_path):
     from kinema.errors import ConfigError
+    from kinema.train.ship import ship_model
 
     base = tmp_path / "base"
     _train(base, ["autoencoder.kind=kl", "autoencoder.preset=tiny",
                   'stages=[{"name":"vae","steps":2,"target":"autoencoder"},{"name":"video","steps":2}]'])
-    model = str(base / "model.safetensors")
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text("{}")
+    model = str(ship_model(base, tmp_path / "base.safetensors", recipe=recipe))
     over = [f"model.path={model}", f"autoencoder.path={model}", "autoencoder.kind=kl"]
     _train(tmp_path / "ft", over + ['stages=[{"name":"decoder","steps":2,"target":"decoder","frames":2}]'])
     old, new = load_checkpoint(model)[0], load_checkpoint(tmp_path / "ft" / "model.safetensors")[0]
@@ -240,5 +243,7 @@ def test_a_run_can_start_from_a_trained_model(tmp_path):
     assert any(not torch.equal(old[k], new[k]) for k in old if k.startswith("autoencoder.decoder."))
     info = load_checkpoint(tmp_path / "ft" / "model.safetensors")[2]
     assert info["steps"] == 2 and info["init_from"]["steps"] == 4  # the compute of both runs is on record
+    prov = load_checkpoint(ship_model(tmp_path / "ft", tmp_path / "ft.safetensors", recipe=recipe))[2]["provenance"]
+    assert prov["init_from"]["recipe"] == recipe.as_posix() and prov["total_steps"] == 6
     with pytest.raises(ConfigError, match="in_channels"):  # a pixel-space run cannot start from a latent model
         _train(tmp_path / "bad", [f"model.path={model}", "stages.0.steps=1"])

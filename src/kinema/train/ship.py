@@ -56,9 +56,26 @@ def ship_model(run_dir: str | Path, out: str | Path, *, recipe: str | Path, benc
         "hardware": hardware or f"{info.get('device', '?')} ({info.get('cpu', '?')})",
         "shipped": time.strftime("%Y-%m-%d"),
     }
+    if "init_from" in info:  # a fine-tune: the base model's own provenance, and the compute of both
+        base = _base_provenance(info["init_from"])
+        info["provenance"].update(
+            init_from=base, total_steps=(info.get("steps") or 0) + (base.get("steps") or 0),
+            total_train_seconds=round((info.get("train_seconds") or 0) + (base.get("train_seconds") or 0), 1))
     if bench is not None:
         info["benchmark"] = dict(bench_summary(bench), command=bench_command)
     return save_checkpoint(out, tensors, config, info)
+
+
+def _base_provenance(init_from: dict) -> dict:
+    """Where a fine-tune's starting model came from: its shipped provenance, else its run info."""
+    from kinema.checkpoint import read_metadata
+
+    try:
+        _, base = read_metadata(init_from["path"])
+    except KinemaError:  # the base file is gone: keep what the export recorded of it
+        return dict(init_from)
+    prov = base.get("provenance")
+    return dict(prov) if isinstance(prov, dict) else dict(init_from)
 
 
 def main(argv: list[str] | None = None) -> int:
