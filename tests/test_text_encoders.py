@@ -52,6 +52,16 @@ def test_minilm_agrees_with_sentence_transformers(minilm):
     np.testing.assert_allclose(pooled, ref, atol=1e-4)
 
 
+def test_minilm_equals_transformers_bert(minilm):
+    """kinema's lean BERT = transformers' tokenizer + BertModel on the same folder (and truncation)."""
+    ref = HFTextEncoder(minilm_path(), max_length=32)
+    prompts = ["a red ball rolls left", "", "猫がゆっくり歩く", "🚀🌕 to the moon 🎥", "Camera PANS right, fast! " * 20]
+    tokens, mask = minilm.encode(prompts)
+    ref_tokens, ref_mask = ref.encode(prompts)
+    assert torch.equal(mask, ref_mask)
+    torch.testing.assert_close(tokens, ref_tokens, atol=1e-5, rtol=1e-5)
+
+
 def test_model_is_frozen_and_cached(minilm):
     assert not minilm.model.training
     assert not any(p.requires_grad for p in minilm.model.parameters())
