@@ -111,7 +111,11 @@ def test_interpolator_is_pad_network_unpad_truncate(tiny):
         y = tiny(a, b, torch.full((1, 1, 1, 1), 0.5))[..., 2:62, 5:75] * 255.0
     expected = torch.floor(y).to(torch.uint8).permute(0, 2, 3, 1)
     assert not torch.equal(torch.round(y), torch.floor(y))  # so truncation vs rounding is tested
-    assert torch.equal(AmtInterpolator(tiny)(f0, f1), expected)
+    out = AmtInterpolator(tiny)(f0, f1)
+    # equal up to float rounding: BLAS results may differ in the last bits between calls (memory
+    # alignment, CPU model), which flips floor() only where y sits on an integer
+    off = out.int() - expected.int()
+    assert off.abs().max() <= 1 and (off != 0).float().mean() < 0.01  # rounding would be off in ~50%
 
 
 def test_static_flat_scene_with_zeroed_heads_is_reproduced():

@@ -60,7 +60,9 @@ def test_injection_is_identity_and_keeps_base_weight_names(kind):
     assert names and all(isinstance(model.get_submodule(n), LoRALinear) for n in names)
     assert base_keys < set(model.state_dict())  # a base checkpoint still loads after injection
     with torch.no_grad():
-        torch.testing.assert_close(model(x, c_noise, cond), before, atol=0, rtol=0)
+        # identity up to float rounding (a zero update; BLAS may round the base matmul differently
+        # between calls on some CPUs); a non-zero init would be off by orders of magnitude more
+        torch.testing.assert_close(model(x, c_noise, cond), before, atol=1e-5, rtol=1e-5)
 
 
 def test_only_lora_parameters_train():
