@@ -28,6 +28,11 @@ class TextEncoder(abc.ABC):
     def __call__(self, prompts: list[str]) -> tuple[Tensor, Tensor]:
         return self.encode(prompts)
 
+    def empty_batch(self) -> tuple[Tensor, Tensor]:
+        """(tokens, mask) for zero prompts: (0, L, D) and (0, L)."""
+        return (torch.zeros(0, self.max_length, self.dim, device=self.device),
+                torch.zeros(0, self.max_length, dtype=torch.bool, device=self.device))
+
     def null_tokens(self, batch: int) -> tuple[Tensor, Tensor]:
         """The "no text" condition for classifier-free guidance: all-zero tokens.
 

@@ -3,7 +3,7 @@
 Why not ``transformers.AutoModel``: importing transformers' BERT costs about 3 s of the 10 s a cold
 ``kinema animate`` may take on 2 CPU cores (it pulls in torch._dynamo and torch.distributed.tensor).
 This module reads the same Hugging Face folder (config.json, tokenizer.json, model.safetensors)
-and computes the same last hidden states; tests/test_text.py checks it against transformers.
+and computes the same last hidden states; tests/test_text_encoders.py checks it against transformers.
 """
 
 from __future__ import annotations

@@ -94,8 +94,7 @@ class HFTextEncoder(TextEncoder):
     def encode(self, prompts: list[str]) -> tuple[Tensor, Tensor]:
         prompts = as_prompt_list(prompts)
         if not prompts:
-            return (torch.zeros(0, self.max_length, self.dim, device=self.device),
-                    torch.zeros(0, self.max_length, dtype=torch.bool, device=self.device))
+            return self.empty_batch()
         batch = self.tokenizer(prompts, padding="max_length", truncation=True,
                                max_length=self.max_length, return_tensors="pt").to(self.device)
         out = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])

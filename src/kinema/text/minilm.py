@@ -59,8 +59,7 @@ class MiniLMTextEncoder(TextEncoder):
     def encode(self, prompts: list[str]) -> tuple[Tensor, Tensor]:
         prompts = as_prompt_list(prompts)
         if not prompts:
-            return (torch.zeros(0, self.max_length, self.dim, device=self.device),
-                    torch.zeros(0, self.max_length, dtype=torch.bool, device=self.device))
+            return self.empty_batch()
         batch = self.tokenizer.encode_batch(prompts)
         ids = torch.tensor([b.ids for b in batch], device=self.device)  # (B, L)
         mask = torch.tensor([b.attention_mask for b in batch], device=self.device).bool()  # (B, L)

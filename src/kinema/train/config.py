@@ -25,7 +25,9 @@ class ModelSpec:
     kind: str = "unet3d"  # backbone family: "unet3d" | "stdit"
     preset: str = "tiny"  # a name in kinema.models.PRESETS[kind]
     overrides: dict[str, Any] = field(default_factory=dict)  # fields of the backbone config
-    path: str | None = None  # a trained kinema model (.safetensors): its backbone, weights included, starts the run
+    # a trained kinema model (.safetensors) whose backbone (spec + weights) starts the run (fine-tuning);
+    # preset and overrides are then unused
+    path: str | None = None
 
 
 @dataclass
