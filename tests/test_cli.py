@@ -105,3 +105,20 @@ def test_train_dry_run(capsys, tmp_path):
     code, out, _ = _run(capsys, "train", "toy", "--out", tmp_path / "r", "--dry-run",
                         "--set", "conditioner.text_encoder=null:16")
     assert code == 0 and "backbone parameters" in out
+
+
+def test_train_export_to_writes_the_last_checkpoint_as_a_model(capsys, tmp_path):
+    from kinema.checkpoint import load_checkpoint
+
+    sets = ["--set", "conditioner.text_encoder=null:16", "--set", "data.size=[16,16]", "--set", "data.frames=4",
+            "--set", "batch_size=2", "--set", "model.preset=tiny", "--set", "save_every=1", "--no-progress"]
+    run = tmp_path / "r"
+    code, _, _ = _run(capsys, "train", "toy", "--out", run, "--max-steps", "2", *sets)
+    assert code == 0 and not (run / "model.safetensors").exists()  # stopped early: no model yet
+    logs = sorted(p.name for p in run.rglob("*"))
+    code, out, _ = _run(capsys, "train", "toy", "--out", run, "--export-to", tmp_path / "m.safetensors", *sets)
+    tensors, _, info = load_checkpoint(tmp_path / "m.safetensors")
+    assert code == 0 and info["steps"] == 2 and any(k.startswith("backbone.") for k in tensors)
+    assert sorted(p.name for p in run.rglob("*")) == logs  # the run itself is left as it was
+    code, _, err = _run(capsys, "train", "toy", "--out", tmp_path / "none", "--export-to", tmp_path / "x", *sets)
+    assert code != 0 and "no checkpoint" in err

@@ -44,6 +44,32 @@ def test_concat_route_is_mask_times_latent_then_mask():
     assert torch.all(c[1] == 0)
 
 
+def test_nearest_known_gives_every_frame_its_closest_known_latent():
+    from kinema.conditioning.conditioner import nearest_known
+
+    z = torch.randn(3, 4, 5, 2, 2)
+    mask = torch.tensor([[1.0, 0, 0, 0, 0], [1.0, 0, 0, 0, 0.5], [0, 0, 0, 0, 0]])
+    ref = nearest_known(z, mask)
+    assert all(torch.equal(ref[0, :, t], z[0, :, 0]) for t in range(5))  # image-to-video: the image everywhere
+    for t, (src, s) in enumerate([(0, 1), (0, 1), (0, 1), (4, 0.5), (4, 0.5)]):  # transition, tie -> earlier
+        assert torch.allclose(ref[1, :, t], s * z[1, :, src])
+    assert torch.all(ref[2] == 0)  # text-to-video: nothing known, nothing leaks
+
+
+def test_reference_route_widens_the_concat_and_drops_with_the_image():
+    cfg = ConditionerConfig(reference="nearest", drop_image=0.0, noise_aug_prob=0.0,
+                            task_mix=TaskMix(first=1, first_last=0, loop=0, prefix=0, none=0))
+    cond = Conditioner(cfg, FakeText())
+    assert cond.concat_channels(4) == 9 and Conditioner(ConditionerConfig(), FakeText()).concat_channels(4) == 5
+    z = torch.randn(2, 4, 6, 2, 2)
+    batch, _ = cond.training_batch(z, ["a", "b"], torch.full((2,), 8.0), None, torch.Generator())
+    assert batch.concat.shape == (2, 9, 6, 2, 2)
+    assert torch.equal(batch.concat[:, 5:, -1], z[:, :, 0])  # the last frame sees the first frame's latent
+    assert torch.all(batch.drop_image().concat == 0)
+    with pytest.raises(ConfigError, match="reference"):
+        ConditionerConfig(reference="first")
+
+
 def test_training_batch_shapes_loops_and_dropout():
     cfg = ConditionerConfig(drop_image=1.0, drop_text=0.0, noise_aug_prob=0.0,
                             task_mix=TaskMix(first=0, first_last=0, loop=1, prefix=0, none=0))

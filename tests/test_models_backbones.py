@@ -180,6 +180,25 @@ def test_cross_attention_reads_real_tokens_only(name):
         torch.testing.assert_close(model(x, c_noise, nothing), model(x, c_noise, no_text), atol=1e-6, rtol=0)
 
 
+@pytest.mark.parametrize("name", ["unet3d", "stdit_factorized"])
+def test_pooled_text_starts_silent_then_reads_real_tokens_only(name):
+    last = "text_embed.mlp.2" if name == "unet3d" else "text_embedder.mlp.2"
+    model = perturb(make(name, pooled_text=True), skip=lambda n: n.startswith(last))
+    plain = make(name)
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith(last.split(".")[0])})
+    x, c_noise, cond = inputs()
+    with torch.no_grad():
+        torch.testing.assert_close(model(x, c_noise, cond), plain(x, c_noise, cond), atol=0, rtol=0)  # a no-op at first
+        perturb(model, seed=5, skip=lambda n: not n.startswith(last))
+        out = model(x, c_noise, cond)
+        assert (out - plain(x, c_noise, cond)).abs().max() > 1e-4
+        padded = cond.tokens.clone()
+        padded[:, 3:] += 1.0  # positions where token_mask is False
+        torch.testing.assert_close(out, model(x, c_noise, dataclasses.replace(cond, tokens=padded)), atol=1e-6, rtol=0)
+        nothing = dataclasses.replace(cond, token_mask=torch.zeros_like(cond.token_mask))
+        torch.testing.assert_close(model(x, c_noise, nothing), plain(x, c_noise, nothing), atol=1e-6, rtol=0)
+
+
 @pytest.mark.parametrize("name", ["unet3d", "stdit_factorized", "stdit_full"])
 def test_gradient_checkpointing_gives_identical_gradients(name):
     grads = []

@@ -245,5 +245,16 @@ def test_a_run_can_start_from_a_trained_model(tmp_path):
     assert info["steps"] == 2 and info["init_from"]["steps"] == 4  # the compute of both runs is on record
     prov = load_checkpoint(ship_model(tmp_path / "ft", tmp_path / "ft.safetensors", recipe=recipe))[2]["provenance"]
     assert prov["init_from"]["recipe"] == recipe.as_posix() and prov["total_steps"] == 6
+    _train(tmp_path / "ref", over + ["conditioner.reference=nearest", "model.overrides.pooled_text=true",
+                                     'stages=[{"name":"video","steps":1,"lr":1e-12}]'])
+    ref = load_checkpoint(tmp_path / "ref" / "model.safetensors")[0]
+    assert any(k.startswith("backbone.text_embed.") for k in ref)  # the pooled-text branch was added
+    wide = ref["backbone.conv_in.weight"]
+    narrow = old["backbone.conv_in.weight"]  # (C_out, C + C+1, 3, 3) -> (C_out, C + 2C+1, 3, 3)
+    latent_channels = (narrow.shape[1] - 1) // 2
+    assert wide.shape[1] == narrow.shape[1] + latent_channels and torch.allclose(wide[:, :narrow.shape[1]], narrow, atol=1e-6)
+    assert wide[:, narrow.shape[1]:].abs().max() < 1e-6  # the new reference channels start silent
+    with pytest.raises(ConfigError, match="differs from model.path"):  # the shape comes from the file
+        _train(tmp_path / "wider", over + ["model.overrides.base_channels=64", "stages.0.steps=1"])
     with pytest.raises(ConfigError, match="in_channels"):  # a pixel-space run cannot start from a latent model
         _train(tmp_path / "bad", [f"model.path={model}", "stages.0.steps=1"])

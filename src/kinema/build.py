@@ -25,7 +25,7 @@ from kinema.errors import ConfigError
 
 
 def resolve_backbone_config(kind: str, preset: str, overrides: dict[str, Any], *, latent_channels: int,
-                            text_dim: int) -> dict[str, Any]:
+                            text_dim: int, concat_channels: int | None = None) -> dict[str, Any]:
     """Preset + overrides + the channel counts the other modules impose -> full config dict."""
     from kinema.models import PRESETS, backbone_config_class
 
@@ -37,7 +37,7 @@ def resolve_backbone_config(kind: str, preset: str, overrides: dict[str, Any], *
     base = base() if callable(base) else base
     data = to_dict(base) if dataclasses.is_dataclass(base) else dict(base)
     data.update(in_channels=latent_channels, out_channels=latent_channels,
-                concat_channels=latent_channels + 1, vector_dim=len(VECTOR_FIELDS), text_dim=text_dim)
+                concat_channels=latent_channels + 1 if concat_channels is None else concat_channels, vector_dim=len(VECTOR_FIELDS), text_dim=text_dim)
     data.update(overrides)
     from_dict(backbone_config_class(kind), data)  # validate now, with key names in the error
     return data

@@ -47,6 +47,9 @@ def _add_train(sub) -> None:
     t.add_argument("--max-steps", type=int, default=None, help="stop after this many global steps (resumable)")
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.safetensors")
     t.add_argument("--dry-run", action="store_true", help="validate the config and build the model, then stop")
+    t.add_argument("--export-to", metavar="MODEL", default=None,
+                   help="write a model file from OUT's last checkpoint (EMA weights) and stop, e.g. to "
+                        "benchmark a run while it trains")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)
 
@@ -148,6 +151,10 @@ def cmd_train(args) -> int:
     from kinema.train import Trainer, load_config
 
     config = load_config(args.config, args.overrides)
+    if args.export_to:
+        out = Trainer(config, args.out, resume=True, progress=False, log=lambda *_: None).export_snapshot(args.export_to)
+        print(f"wrote {out} from {args.out}/checkpoints/last.safetensors")
+        return EXIT_OK
     trainer = Trainer(config, args.out, resume=args.resume, max_steps=args.max_steps, progress=not args.no_progress)
     if args.dry_run:
         from kinema.train.components import count_params

@@ -4,6 +4,8 @@ Each condition m is encoded by its own encoder E_m, projected to a route P_m and
 strength gamma_m (Eq. 14); the backbone aggregates the routes (Eq. 15):
 
 * known frames: VAE latents times ``mask * strength``, concatenated with that mask (Eq. 12);
+  optionally (``reference="nearest"``) also each frame's nearest known latent, so every frame sees
+  the input image where it is (SVD and DynamiCrafter concatenate the image latent to all frames);
 * prompt: text-encoder tokens for cross-attention (Eq. 13);
 * fps, motion amount, noise-augmentation level: raw scalars on the vector route.
 
@@ -21,7 +23,9 @@ from torch import Tensor
 from kinema.conditioning.batch import VECTOR_FIELDS, ConditionBatch
 from kinema.conditioning.spec import Conditions
 from kinema.conditioning.tasks import TaskMix, sample_tasks
-from kinema.config import check_range
+from kinema.config import check_choice, check_range
+
+REFERENCES: tuple[str, ...] = ("none", "nearest")
 
 
 @dataclass
@@ -36,9 +40,11 @@ class ConditionerConfig:
     noise_aug_prob: float = 0.5  # P(noise-augment the known frames) in training
     noise_aug_mean: float = -3.0  # log-normal level ln(sigma_aug) ~ N(mean, std) (SVD)
     noise_aug_std: float = 0.5
+    reference: str = "none"  # "none" | "nearest": also concat each frame's nearest known latent
     task_mix: TaskMix = field(default_factory=TaskMix)
 
     def __post_init__(self) -> None:
+        check_choice("reference", self.reference, REFERENCES)
         for key in ("drop_image", "drop_text", "drop_motion", "noise_aug_prob"):
             check_range(key, getattr(self, key), 0.0, 1.0)
         check_range("text_max_length", self.text_max_length, 1, 512)
@@ -75,11 +81,22 @@ class Conditioner:
         parts = {"fps": fps.float() * c.fps_scale, "motion": motion_v, "noise_aug": noise_aug.float()}
         return torch.stack([parts[k] for k in VECTOR_FIELDS], dim=1)
 
+    def concat_channels(self, latent_channels: int) -> int:
+        """Width of the concat route: masked latents + mask [+ nearest known latents]."""
+        return latent_channels + 1 + (latent_channels if self.config.reference == "nearest" else 0)
+
     @staticmethod
     def concat(known: Tensor, mask: Tensor) -> Tensor:
         """Eq. 12 route. known (B, C, T, h, w) latents, mask (B, T) in [0, 1] -> (B, C+1, T, h, w)."""
         m = mask.to(known.dtype)[:, None, :, None, None].expand(-1, 1, -1, *known.shape[-2:])
         return torch.cat([known * m, m], dim=1)
+
+    def route(self, known: Tensor, mask: Tensor) -> Tensor:
+        """The concat route this config asks for: Eq. 12, then the nearest known latents if set."""
+        out = self.concat(known, mask)
+        if self.config.reference == "nearest":
+            out = torch.cat([out, nearest_known(known, mask)], dim=1)
+        return out
 
     # -- training ------------------------------------------------------------------------------
     def training_batch(
@@ -107,7 +124,7 @@ class Conditioner:
         vec = self.vector(fps, motion, aug)
         if motion is not None:  # a dropped motion amount reads as "not given" (0)
             vec[:, VECTOR_FIELDS.index("motion")] *= (~drop(c.drop_motion)).float().to(vec.device)
-        cond = ConditionBatch(concat=self.concat(known, mask), tokens=tokens.to(latents.device),
+        cond = ConditionBatch(concat=self.route(known, mask), tokens=tokens.to(latents.device),
                               token_mask=tmask.to(latents.device), vector=vec.to(latents.device))
         cond = cond.drop_image(drop(c.drop_image)).drop_text(drop(c.drop_text))
         return cond, mask
@@ -134,7 +151,26 @@ class Conditioner:
         tokens, tmask = self.encode_text([conditions.prompt])
         motion = None if conditions.motion is None else torch.tensor([conditions.motion])
         vec = self.vector(torch.tensor([conditions.fps]), motion, torch.tensor([conditions.noise_aug]))
-        return ConditionBatch(concat=self.concat(known, mask), tokens=tokens, token_mask=tmask, vector=vec)
+        return ConditionBatch(concat=self.route(known, mask), tokens=tokens, token_mask=tmask, vector=vec)
+
+
+def nearest_known(known: Tensor, mask: Tensor) -> Tensor:
+    """Each frame's nearest known latent times its strength: (B, C, T, h, w), zeros without one.
+
+    known (B, C, T, h, w), mask (B, T) in [0, 1] (> 0 = known). For image-to-video every frame gets
+    the first frame's latent (SVD's replicated image latent); for a transition the first half gets
+    the first frame, the second half the last (ties go to the earlier frame).
+    """
+    T = mask.shape[1]
+    t = torch.arange(T, device=mask.device)
+    dist = (t[None, :, None] - t[None, None, :]).abs().float()  # (1, T_query, T_known)
+    dist = dist + torch.where(mask[:, None, :] > 0, 0.0, float("inf"))  # (B, T, T): unknown frames never win
+    dist = dist + t[None, None, :] * 1e-3  # ties -> the earlier known frame
+    src = dist.argmin(dim=2)  # (B, T)
+    has = (mask > 0).any(dim=1)  # (B,)
+    index = src[:, None, :, None, None].expand(-1, known.shape[1], -1, *known.shape[-2:])
+    strength = torch.gather(mask.to(known.dtype), 1, src) * has[:, None].to(known.dtype)  # (B, T)
+    return torch.gather(known, 2, index) * strength[:, None, :, None, None]
 
 
 def _with_length(spec: str, max_length: int) -> str:

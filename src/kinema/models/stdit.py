@@ -22,7 +22,8 @@ from torch.utils.checkpoint import checkpoint
 from kinema.config import check_choice, check_range
 from kinema.errors import ConfigError, InputError
 from kinema.models.inputs import check_video, tokens_of, vector_of, with_concat
-from kinema.models.layers import (AdaLNModulation, Attention, Mlp, PatchEmbed3D, TimestepEmbedder, VectorEmbedder,
+from kinema.models.layers import (AdaLNModulation, Attention, Mlp, PatchEmbed3D, PooledTextEmbedder,
+                                  TimestepEmbedder, VectorEmbedder,
                                   block_causal_mask, grid_positions, modulate, rope_angles, rope_axes_dims,
                                   sinusoidal_embedding, unpatchify)
 
@@ -34,6 +35,7 @@ class STDiTConfig:
     concat_channels: int = 0  # cond.concat channels; zero-initialised in the patch embedding
     vector_dim: int = 0  # cond.vector scalars; 0 = none
     text_dim: int = 0  # cond.tokens width; 0 = no cross-attention
+    pooled_text: bool = False  # also add the pooled prompt to the timestep embedding (zero-initialised)
     patch_size: tuple[int, ...] = (1, 2, 2)  # (pt, ph, pw)
     hidden_size: int = 384
     depth: int = 12
@@ -134,6 +136,8 @@ class FinalLayer(nn.Module):
 class STDiT(nn.Module):
     """``forward(x_in (B,C,T,H,W), c_noise (B,), cond, *, image_mode=False) -> raw (B, C_out, T, H, W)``."""
 
+    ADDABLE = ("text_embedder.",)  # zero-initialised branches a fine-tune may add to a trained model
+
     def __init__(self, config: STDiTConfig):
         super().__init__()
         self.config = cfg = config
@@ -141,6 +145,7 @@ class STDiT(nn.Module):
         self.patch_embed = PatchEmbed3D(cfg.in_channels + cfg.concat_channels, d, cfg.patch_size)
         self.t_embedder = TimestepEmbedder(d)
         self.vector_embedder = VectorEmbedder(cfg.vector_dim, d) if cfg.vector_dim else None
+        self.text_embedder = PooledTextEmbedder(cfg.text_dim, d) if cfg.pooled_text and cfg.text_dim else None
         self.blocks = nn.ModuleList(STDiTBlock(cfg) for _ in range(cfg.depth))
         self.final_layer = FinalLayer(d, cfg.patch_size[0] * cfg.patch_size[1] * cfg.patch_size[2] * cfg.out_channels)
         self.initialize_weights()
@@ -160,6 +165,7 @@ class STDiT(nn.Module):
         zero += [blk.adaLN_modulation.linear for blk in self.blocks]
         zero += [blk.attn_temporal.to_out for blk in self.blocks if blk.attn_temporal is not None]
         zero += [self.vector_embedder.mlp[-1]] if self.vector_embedder is not None else []
+        zero += [self.text_embedder.mlp[-1]] if self.text_embedder is not None else []
         for layer in zero:
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
@@ -182,6 +188,8 @@ class STDiT(nn.Module):
         if vector is not None:
             c = c + self.vector_embedder(vector)
         tokens, token_mask = tokens_of(cond, b, cfg.text_dim, x_in.dtype)
+        if self.text_embedder is not None and tokens is not None:
+            c = c + self.text_embedder(tokens, token_mask)
         ctx = self._context(grid, tokens, token_mask, image_mode, x)
         if not cfg.rope:
             x = x + self._sincos(grid, cfg.attention == "full" and not image_mode, x.device).to(x.dtype)

@@ -21,7 +21,7 @@ from kinema.config import check_range
 from kinema.errors import ConfigError, InputError
 from kinema.models.inputs import check_video, tokens_of, vector_of, with_concat
 from kinema.models.layers import (Downsample, ResBlock, SpatialTransformer, TemporalAttention, TemporalConv,
-                                  TimestepEmbedder, Upsample, VectorEmbedder, group_norm)
+                                  PooledTextEmbedder, TimestepEmbedder, Upsample, VectorEmbedder, group_norm)
 
 
 @dataclass
@@ -31,6 +31,7 @@ class UNet3DConfig:
     concat_channels: int = 0  # cond.concat channels (known latents + mask); zero-initialised
     vector_dim: int = 0  # cond.vector scalars (fps, motion, noise_aug); 0 = none
     text_dim: int = 0  # cond.tokens width; 0 = no cross-attention
+    pooled_text: bool = False  # also add the pooled prompt to the timestep embedding (zero-initialised)
     base_channels: int = 64  # channels of the first level
     channel_mult: tuple[int, ...] = (1, 2, 4)  # channels per level = base * mult
     num_res_blocks: int = 2  # ResBlocks per level on the way down (one more on the way up)
@@ -90,12 +91,15 @@ def _run_stage(stage: nn.ModuleList, h: Tensor, ctx: _Context) -> Tensor:
 class UNet3D(nn.Module):
     """``forward(x_in (B,C,T,H,W), c_noise (B,), cond, *, image_mode=False) -> raw (B, C_out, T, H, W)``."""
 
+    ADDABLE = ("text_embed.",)  # zero-initialised branches a fine-tune may add to a trained model
+
     def __init__(self, config: UNet3DConfig):
         super().__init__()
         self.config = cfg = config
         ch, emb_dim, levels = cfg.base_channels, 4 * cfg.base_channels, len(cfg.channel_mult)
         self.time_embed = TimestepEmbedder(emb_dim)
         self.vector_embed = VectorEmbedder(cfg.vector_dim, emb_dim) if cfg.vector_dim else None
+        self.text_embed = PooledTextEmbedder(cfg.text_dim, emb_dim) if cfg.pooled_text and cfg.text_dim else None
         self.conv_in = nn.Conv2d(cfg.in_channels + cfg.concat_channels, ch, 3, padding=1)
         nn.init.zeros_(self.conv_in.weight[:, cfg.in_channels:])  # new condition channels start silent (Eq. 12)
 
@@ -155,6 +159,8 @@ class UNet3D(nn.Module):
         if vector is not None:
             emb = emb + self.vector_embed(vector)
         tokens, token_mask = tokens_of(cond, b, cfg.text_dim, x_in.dtype)
+        if self.text_embed is not None and tokens is not None:
+            emb = emb + self.text_embed(tokens, token_mask)
         ctx = _Context(emb.repeat_interleave(t, dim=0), tokens, token_mask, t, image_mode)
 
         x = rearrange(with_concat(x_in, cond, cfg.concat_channels), "b c t h w -> (b t) c h w")

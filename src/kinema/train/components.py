@@ -43,41 +43,91 @@ def autoencoder_spec(config: TrainConfig) -> dict[str, Any]:
     return {"kind": spec.kind, "config": base}
 
 
-def backbone_spec(config: TrainConfig, latent_channels: int, text_dim: int) -> dict[str, Any]:
+def backbone_spec(config: TrainConfig, latent_channels: int, text_dim: int,
+                  concat_channels: int | None = None) -> dict[str, Any]:
     """{"kind", "config"} of the backbone: a preset (+ overrides), or a trained model's own spec."""
+    concat_channels = latent_channels + 1 if concat_channels is None else concat_channels
     if config.model.path:
-        from kinema.checkpoint import read_metadata
-
-        saved, _ = read_metadata(config.model.path)
-        spec = saved.get("backbone")
-        if not spec or spec.get("kind") != config.model.kind:
-            raise ConfigError(f"model.path {config.model.path}: holds no {config.model.kind!r} backbone "
-                              f"(found {spec.get('kind') if spec else 'none'})")
-        bb_cfg = dict(spec["config"])
-        for name, want in (("in_channels", latent_channels), ("text_dim", text_dim)):
-            if name in bb_cfg and bb_cfg[name] != want:
-                raise ConfigError(f"model.path {config.model.path}: its backbone has {name}={bb_cfg[name]}, "
-                                  f"this run's autoencoder/text encoder give {want}")
+        bb_cfg = _trained_backbone_config(config, latent_channels, text_dim, concat_channels)
     else:
         bb_cfg = build.resolve_backbone_config(
             config.model.kind, config.model.preset, dict(config.model.overrides),
-            latent_channels=latent_channels, text_dim=text_dim)
+            latent_channels=latent_channels, text_dim=text_dim, concat_channels=concat_channels)
     if config.gradient_checkpointing:
         bb_cfg["gradient_checkpointing"] = True
     return {"kind": config.model.kind, "config": bb_cfg}
 
 
+def _trained_backbone_config(config: TrainConfig, latent_channels: int, text_dim: int,
+                             concat_channels: int) -> dict[str, Any]:
+    """model.path's backbone config; it may gain concat channels and zero-initialised branches."""
+    from kinema.checkpoint import read_metadata
+
+    path = config.model.path
+    spec = read_metadata(path)[0].get("backbone")
+    if not spec or spec.get("kind") != config.model.kind:
+        raise ConfigError(f"model.path {path}: holds no {config.model.kind!r} backbone "
+                          f"(found {spec.get('kind') if spec else 'none'})")
+    bb_cfg = dict(spec["config"])
+    for name, want in (("in_channels", latent_channels), ("text_dim", text_dim)):
+        if name in bb_cfg and bb_cfg[name] != want:
+            raise ConfigError(f"model.path {path}: its backbone has {name}={bb_cfg[name]}, "
+                              f"this run's autoencoder/text encoder give {want}")
+    if bb_cfg.get("concat_channels", concat_channels) > concat_channels:
+        raise ConfigError(f"model.path {path}: its backbone reads {bb_cfg['concat_channels']} "
+                          f"condition channels, this run's conditioner gives only {concat_channels}")
+    bb_cfg["concat_channels"] = concat_channels  # new channels start at zero (_widen_inputs)
+    bb_cfg.update(_addable_overrides(config, bb_cfg))
+    return bb_cfg
+
+
 def load_pretrained_backbone(backbone: nn.Module, path: str) -> None:
-    """Fine-tuning: start from a trained model's (EMA) backbone weights, every key matched."""
+    """Fine-tuning: start from a trained model's (EMA) backbone weights, every key matched.
+
+    Input layers that gained condition channels keep the trained columns; the new ones start at
+    zero (as new condition channels always do, Eq. 12), so the model starts as the trained one.
+    """
     from kinema.checkpoint import load_checkpoint, subdict
 
     tensors, _, _ = load_checkpoint(path)
-    state = subdict(tensors, "backbone")
+    state = _widen_inputs(subdict(tensors, "backbone"), backbone.state_dict())
     missing, unexpected = backbone.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.startswith(getattr(backbone, "ADDABLE", ()))]  # new zero branches
     if missing or unexpected:
         raise ConfigError(f"model.path {path}: backbone weights do not match "
                           f"({len(missing)} missing, {len(unexpected)} unexpected, e.g. "
                           f"{(missing or unexpected)[0]})")
+
+
+ADDABLE_OPTIONS = ("pooled_text",)  # backbone options a fine-tune may switch on over a trained model
+
+
+def _addable_overrides(config: TrainConfig, saved: dict[str, Any]) -> dict[str, Any]:
+    """model.overrides over a trained backbone: options that add a zero-initialised branch apply;
+    any other must equal the file's value (its shape comes from the file)."""
+    for key, value in config.model.overrides.items():
+        if key not in ADDABLE_OPTIONS and key in saved and _plain(saved[key]) != _plain(value):
+            raise ConfigError(f"model.overrides.{key}={value!r} differs from model.path {config.model.path} "
+                              f"({saved[key]!r}); only {list(ADDABLE_OPTIONS)} can be added to a trained model")
+    return {k: v for k, v in config.model.overrides.items() if k in ADDABLE_OPTIONS}
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _widen_inputs(state: dict, target: dict) -> dict:
+    """Zero-pad dim 1 (input channels) of weights that are narrower than the model's."""
+    out = dict(state)
+    for key, w in state.items():
+        want = target.get(key)
+        if want is None or w.dim() < 2 or w.shape == want.shape:
+            continue
+        if w.shape[0] == want.shape[0] and w.shape[2:] == want.shape[2:] and w.shape[1] < want.shape[1]:
+            wide = torch.zeros_like(want)
+            wide[:, :w.shape[1]] = w
+            out[key] = wide
+    return out
 
 
 def build_components(config: TrainConfig, text_encoder=None) -> Components:
@@ -90,7 +140,8 @@ def build_components(config: TrainConfig, text_encoder=None) -> Components:
         state = subdict(tensors, "autoencoder") or tensors
         autoencoder.load_state_dict(state)
     conditioner = build.build_conditioner(to_dict(config.conditioner), text_encoder)
-    bb_spec = backbone_spec(config, autoencoder.latent_channels, conditioner.text_dim)
+    bb_spec = backbone_spec(config, autoencoder.latent_channels, conditioner.text_dim,
+                            conditioner.concat_channels(autoencoder.latent_channels))
     backbone = build.build_backbone(bb_spec)
     if config.model.path:
         load_pretrained_backbone(backbone, config.model.path)

@@ -11,20 +11,24 @@ class RunLogger:
     def __init__(self, out_dir: Path, enabled: bool = True):
         self.enabled = enabled
         self.path = out_dir / "log.csv"
+        self.tb_dir = out_dir / "tb"
         self._fields: list[str] | None = None
         self._tb = None
-        if enabled:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
 
-                self._tb = SummaryWriter(str(out_dir / "tb"))
-            except ImportError:  # tensorboard is optional
-                self._tb = None
+    def _open_tensorboard(self):
+        """The TensorBoard writer, opened with the first row (a run that logs nothing writes nothing)."""
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            return SummaryWriter(str(self.tb_dir))
+        except ImportError:  # tensorboard is optional
+            return None
 
     def log(self, row: dict[str, Any]) -> None:
         if not self.enabled:
             return
         if self._fields is None:
+            self._tb = self._open_tensorboard()
             self._fields = list(row)
             if self.path.exists():  # resumed run: keep the header the file already has
                 with open(self.path, newline="") as f:

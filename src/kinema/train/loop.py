@@ -309,6 +309,13 @@ class Trainer:
 
         return export_model(self, self.out / "model.safetensors")
 
+    def export_snapshot(self, path: str | Path) -> Path:
+        """The model file of the run's last checkpoint (its EMA backbone), without training further."""
+        from kinema.train.export import export_model
+
+        self._load_state()
+        return export_model(self, Path(path))
+
     def _calibrate_autoencoder(self) -> None:
         from kinema.train.export import calibrate_autoencoder
 

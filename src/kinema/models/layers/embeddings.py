@@ -57,3 +57,25 @@ class VectorEmbedder(nn.Module):
     def forward(self, vector: Tensor) -> Tensor:
         freqs = sinusoidal_embedding(vector, self.freq_dim).flatten(1)  # (B, V, F) -> (B, V*F)
         return self.mlp(freqs.to(self.mlp[0].weight.dtype))
+
+
+class PooledTextEmbedder(nn.Module):
+    """Text tokens ``(B, L, D_text)`` -> ``(B, dim)``: masked mean, LayerNorm, MLP; added like the vector.
+
+    The pooled prompt modulates every ResBlock / adaLN block through the timestep embedding, a global
+    path for global properties (camera move, direction), beside cross-attention (Imagen and SDXL add
+    a pooled text embedding the same way). The last layer starts at zero: a trained model is unchanged.
+    """
+
+    def __init__(self, text_dim: int, dim: int):
+        super().__init__()
+        self.norm = nn.LayerNorm(text_dim)
+        self.mlp = nn.Sequential(nn.Linear(text_dim, dim), nn.SiLU(), nn.Linear(dim, dim))
+        nn.init.zeros_(self.mlp[-1].weight)
+        nn.init.zeros_(self.mlp[-1].bias)
+
+    def forward(self, tokens: Tensor, token_mask: Tensor | None = None) -> Tensor:
+        w = tokens.new_ones(tokens.shape[:2]) if token_mask is None else token_mask.to(tokens.dtype)  # (B, L)
+        pooled = (tokens * w[..., None]).sum(1) / w.sum(1, keepdim=True).clamp(min=1.0)  # (B, D_text)
+        out = self.mlp(self.norm(pooled.float()).to(self.mlp[0].weight.dtype))
+        return out * (w.sum(1, keepdim=True) > 0).to(out.dtype)  # no real token (dropped prompt) -> zeros
