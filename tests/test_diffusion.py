@@ -270,6 +270,16 @@ def test_min_snr_weights_follow_hang_et_al():
         torch.testing.assert_close(x0_loss_weight(param, sigma, "min_snr", 5.0), snr.clamp(max=5.0), rtol=1e-4, atol=0)
 
 
+def test_top_weight_ratio_flags_an_untrained_sampling_start():
+    """Min-SNR and eps-loss on a cosine schedule give sigma_max ~SNR ~1e-9 of the weight; native v does not."""
+    from kinema.diffusion import top_weight_ratio
+
+    cosine_v, cosine_eps = get_parameterization("v", schedule="cosine"), get_parameterization("eps", schedule="cosine")
+    assert top_weight_ratio(cosine_v, "min_snr") < 1e-6 and top_weight_ratio(cosine_eps, "native") < 1e-6
+    assert top_weight_ratio(cosine_v, "native") == pytest.approx(0.5, rel=1e-3)  # SNR + 1: 1 at the top, 2 at sigma=1
+    assert top_weight_ratio(get_parameterization("flow"), "native") is None
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_native_loss_is_raw_target_mse_and_weighted_x0_error(name):
     param = get_parameterization(name)

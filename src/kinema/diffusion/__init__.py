@@ -7,7 +7,8 @@ from kinema.diffusion.denoiser import Denoiser
 from kinema.diffusion.densities import (
     DENSITIES, LogitNormal, LogNormal, LogUniform, UniformFlow, UniformTimestep, get_density,
 )
-from kinema.diffusion.loss import WEIGHTINGS, DiffusionLoss, masked_mean, raw_loss_weight, x0_loss_weight
+from kinema.diffusion.loss import (WEIGHTINGS, DiffusionLoss, masked_mean, raw_loss_weight, top_weight_ratio,
+                                   x0_loss_weight)
 from kinema.diffusion.loss_bins import LossBins
 from kinema.diffusion.parameterization import (
     PARAM_PRESETS, PARAMETERIZATIONS, EDMParam, EpsParam, FlowParam, Parameterization, ParameterizationConfig,
@@ -27,5 +28,5 @@ __all__ = [
     "UniformTimestep", "VPSchedule", "VParam", "WEIGHTINGS", "X0Param", "alpha", "build_parameterization",
     "check_process", "default_schedule_kind", "flow_shift_for_resolution", "flow_sigmas", "flow_time_shift",
     "get_density", "get_parameterization", "get_sigmas", "karras_sigmas", "make_betas", "masked_mean",
-    "raw_loss_weight", "renoise", "vp_timesteps", "x0_loss_weight",
+    "raw_loss_weight", "renoise", "vp_timesteps", "top_weight_ratio", "x0_loss_weight",
 ]

@@ -46,6 +46,21 @@ def x0_loss_weight(param: Parameterization, sigma: Tensor, weighting: str = "nat
     raise ConfigError(f"loss weighting={weighting!r} is not one of {list(WEIGHTINGS)}")
 
 
+def top_weight_ratio(param: Parameterization, weighting: str, min_snr_gamma: float = 5.0) -> float | None:
+    """``lambda(sigma_max) / lambda(1)`` in x0 space; None where the process has no VE sigma_max.
+
+    Samplers take their largest step at ``sigma_max``, guessing the clip's layout from ``x0_hat``
+    there. A weighting that gives that level next to nothing (Min-SNR or eps-loss on a schedule
+    with near-zero terminal SNR: ``lambda ~ SNR ~ 1e-9``) leaves the guess untrained (Lin et al.
+    2024, "Common Diffusion Noise Schedules and Sample Steps Are Flawed").
+    """
+    if param.process != "ve" or not getattr(param, "sigma_max", None):
+        return None
+    s = torch.tensor([float(param.sigma_max), 1.0])
+    w = x0_loss_weight(param, s, weighting, min_snr_gamma)
+    return float(w[0] / w[1])
+
+
 def raw_loss_weight(param: Parameterization, sigma: Tensor, weighting: str = "native",
                     min_snr_gamma: float = 5.0, sigma_data: float = 0.5) -> Tensor:
     """The same weighting on the raw-output squared error ``|F - target|^2``: ``lambda c_out^2``."""

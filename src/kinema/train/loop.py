@@ -231,7 +231,14 @@ class Trainer:
     def _build_loss(self):
         from kinema.diffusion import DiffusionLoss, get_density
 
+        from kinema.diffusion import top_weight_ratio
+
         d = self.config.diffusion
+        ratio = top_weight_ratio(self.c.param, d.weighting, d.min_snr_gamma)
+        if ratio is not None and ratio < 1e-3:
+            self.print(f"warning: diffusion.weighting={d.weighting} gives sigma_max={self.c.param.sigma_max:.3g}, where "
+                       f"sampling starts, {ratio:.1e} of the x0-loss weight at sigma=1: the first sampling step "
+                       f"will guess the layout untrained (prefer weighting=native with v-prediction)")
         return DiffusionLoss(self.c.param, get_density(d.density, self.c.param), weighting=d.weighting,
                              min_snr_gamma=d.min_snr_gamma)
 
