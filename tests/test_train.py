@@ -245,8 +245,12 @@ def test_a_run_can_start_from_a_trained_model(tmp_path):
     assert info["steps"] == 2 and info["init_from"]["steps"] == 4  # the compute of both runs is on record
     prov = load_checkpoint(ship_model(tmp_path / "ft", tmp_path / "ft.safetensors", recipe=recipe))[2]["provenance"]
     assert prov["init_from"]["recipe"] == recipe.as_posix() and prov["total_steps"] == 6
-    _train(tmp_path / "ref", over + ["conditioner.reference=nearest", "model.overrides.pooled_text=true",
-                                     'stages=[{"name":"video","steps":1,"lr":1e-12}]'])
+    ft = str(tmp_path / "ft.safetensors")  # a second link: gain the reference route and pooled text
+    _train(tmp_path / "ref", [f"model.path={ft}", f"autoencoder.path={ft}", "autoencoder.kind=kl",
+                              "conditioner.reference=nearest", "model.overrides.pooled_text=true",
+                              'stages=[{"name":"video","steps":1,"lr":1e-12}]'])
+    prov = load_checkpoint(ship_model(tmp_path / "ref", tmp_path / "ref.safetensors", recipe=recipe))[2]["provenance"]
+    assert prov["total_steps"] == 7 and prov["init_from"]["init_from"]["steps"] == 4  # the whole chain adds up
     ref = load_checkpoint(tmp_path / "ref" / "model.safetensors")[0]
     assert any(k.startswith("backbone.text_embed.") for k in ref)  # the pooled-text branch was added
     wide = ref["backbone.conv_in.weight"]

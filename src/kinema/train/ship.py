@@ -56,11 +56,12 @@ def ship_model(run_dir: str | Path, out: str | Path, *, recipe: str | Path, benc
         "hardware": hardware or f"{info.get('device', '?')} ({info.get('cpu', '?')})",
         "shipped": time.strftime("%Y-%m-%d"),
     }
-    if "init_from" in info:  # a fine-tune: the base model's own provenance, and the compute of both
+    if "init_from" in info:  # a fine-tune: the base model's own provenance, and the compute of the whole chain
         base = _base_provenance(info["init_from"])
         info["provenance"].update(
-            init_from=base, total_steps=(info.get("steps") or 0) + (base.get("steps") or 0),
-            total_train_seconds=round((info.get("train_seconds") or 0) + (base.get("train_seconds") or 0), 1))
+            init_from=base, total_steps=(info.get("steps") or 0) + (base.get("total_steps") or base.get("steps") or 0),
+            total_train_seconds=round((info.get("train_seconds") or 0)
+                                      + (base.get("total_train_seconds") or base.get("train_seconds") or 0), 1))
     if bench is not None:
         info["benchmark"] = dict(bench_summary(bench), command=bench_command)
     return save_checkpoint(out, tensors, config, info)
