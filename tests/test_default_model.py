@@ -62,3 +62,11 @@ def test_text_to_video_and_transition(pipe):
     t2v = pipe(None, "a blue square bounces", **FAST)
     trans = pipe(_photo("RGB", (64, 64)), "", last_frame=_photo("L", (64, 64)), **FAST)
     assert t2v.frames.shape == trans.frames.shape == (4, 64, 64, 3)
+
+
+def test_sampling_defaults_come_from_the_model_unless_given(pipe):
+    d = pipe.model_config["diffusion"]
+    auto = pipe(_photo("RGB", (64, 64)), "", **FAST).params["request"]
+    assert auto["image_guidance"] == d.get("image_guidance", 1.0) and auto["sampler"] == d["sampler"]
+    given = pipe(_photo("RGB", (64, 64)), "", image_guidance=1.0, **FAST).params["request"]
+    assert given["image_guidance"] == 1.0

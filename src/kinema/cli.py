@@ -69,7 +69,8 @@ def _add_animate(sub) -> None:
     a.add_argument("--steps", type=int, default=None)
     a.add_argument("--sampler", default=None, help="euler, heun, dpmpp_2m, ddim, ddpm, euler_a, flow_euler, flow_heun")
     a.add_argument("--guidance", type=float, default=1.0, help="text guidance scale (1 = off)")
-    a.add_argument("--image-guidance", type=float, default=1.0, help="image guidance scale (1 = off)")
+    a.add_argument("--image-guidance", type=float, default=None,
+                   help="image guidance scale (1 = off; default: the model's)")
     a.add_argument("--guidance-ramp", default=None, help="MIN,MAX per-frame guidance ramp (SVD style)")
     a.add_argument("--noise-prior", default="iid", help="iid | lowfreq | image_noise")
     a.add_argument("--noise-aug", type=float, default=0.0, help="noise level added to the input frames")
@@ -139,7 +140,7 @@ def _add_bench(sub) -> None:
     w.add_argument("--steps", type=int, default=None)
     w.add_argument("--sampler", default=None)
     w.add_argument("--guidance", type=float, default=1.0)
-    w.add_argument("--image-guidance", type=float, default=1.0)
+    w.add_argument("--image-guidance", type=float, default=None, help="default: the model's")
     w.add_argument("--device", default="auto")
     w.add_argument("--out", required=True, help="folder for report.json, report.md and grid.png")
     w.set_defaults(func=cmd_bench_world)

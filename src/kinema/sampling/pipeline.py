@@ -41,7 +41,7 @@ class GenerationRequest:
     steps: int | None = None
     sampler: str | None = None
     guidance: float = 1.0  # text guidance scale (1 = off)
-    image_guidance: float = 1.0  # image guidance scale (1 = off)
+    image_guidance: float | None = None  # image guidance scale (1 = off; None = the model's default)
     guidance_ramp: tuple[float, float] | None = None  # per-frame (min, max) as in SVD
     guidance_rescale: float = 0.0
     noise_prior: str = "iid"
@@ -106,6 +106,7 @@ class I2VPipeline:
         req.size = tuple(v["size"] if req.size is None else req.size)
         req.steps = int(d.get("sample_steps", 25)) if req.steps is None else req.steps
         req.sampler = req.sampler or d.get("sampler", "euler")
+        req.image_guidance = float(d.get("image_guidance", 1.0) if req.image_guidance is None else req.image_guidance)
         check_range("fps", req.fps, 1.0, 120.0)
         check_range("frames", req.frames, 1, 512)
         check_range("steps", req.steps, 1, 1000)

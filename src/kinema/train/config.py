@@ -39,6 +39,7 @@ class DiffusionSpec:
     min_snr_gamma: float = 5.0
     sampler: str = "euler"  # default sampler for validation samples and inference
     sample_steps: int = 25
+    image_guidance: float = 1.0  # default image guidance scale at inference (1 = off)
     options: dict[str, Any] = field(default_factory=dict)  # extra parameterization kwargs
 
 
