@@ -165,8 +165,7 @@ def nearest_known(known: Tensor, mask: Tensor) -> Tensor:
     t = torch.arange(T, device=mask.device)
     dist = (t[None, :, None] - t[None, None, :]).abs().float()  # (1, T_query, T_known)
     dist = dist + torch.where(mask[:, None, :] > 0, 0.0, float("inf"))  # (B, T, T): unknown frames never win
-    dist = dist + t[None, None, :] * 1e-3  # ties -> the earlier known frame
-    src = dist.argmin(dim=2)  # (B, T)
+    src = dist.argmin(dim=2)  # (B, T); argmin returns the first minimum: ties -> the earlier known frame
     has = (mask > 0).any(dim=1)  # (B,)
     index = src[:, None, :, None, None].expand(-1, known.shape[1], -1, *known.shape[-2:])
     strength = torch.gather(mask.to(known.dtype), 1, src) * has[:, None].to(known.dtype)  # (B, T)
