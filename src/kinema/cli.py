@@ -75,6 +75,10 @@ def _add_animate(sub) -> None:
     a.add_argument("--noise-prior", default="iid", help="iid | lowfreq | image_noise")
     a.add_argument("--noise-aug", type=float, default=0.0, help="noise level added to the input frames")
     a.add_argument("--motion", type=float, default=None, help="motion amount (as in the training data)")
+    a.add_argument("--camera", default=None,
+                   help="camera move over the planned one: static, pan_left, pan_right, tilt_up, tilt_down, zoom_in, "
+                        "zoom_out, roll_cw, roll_ccw; combine with +, speed after a colon (zoom_in+pan_left:0.02); "
+                        "models with a motion planner only")
     a.add_argument("--no-replace-known", dest="replace_known", action="store_false",
                    help="condition on the known frames by concatenation only (no latent replacement)")
     a.add_argument("--seed", type=int, default=0)
@@ -141,6 +145,8 @@ def _add_bench(sub) -> None:
     w.add_argument("--sampler", default=None)
     w.add_argument("--guidance", type=float, default=1.0)
     w.add_argument("--image-guidance", type=float, default=None, help="default: the model's")
+    w.add_argument("--exact-plan", action="store_true",
+                   help="oracle ablation: give a planned model each clip's exact motion plan, not its planner's")
     w.add_argument("--device", default="auto")
     w.add_argument("--out", required=True, help="folder for report.json, report.md and grid.png")
     w.set_defaults(func=cmd_bench_world)
@@ -181,8 +187,8 @@ def cmd_animate(args) -> int:
         None if args.text_only else args.image, args.prompt, last_frame=args.last_frame, loop=args.loop,
         frames=args.frames, fps=args.fps, size=_parse_size(args.size), steps=args.steps, sampler=args.sampler,
         guidance=args.guidance, image_guidance=args.image_guidance, guidance_ramp=_parse_pair(args.guidance_ramp),
-        noise_prior=args.noise_prior, noise_aug=args.noise_aug, motion=args.motion, seed=args.seed,
-        replace_known=args.replace_known)
+        noise_prior=args.noise_prior, noise_aug=args.noise_aug, motion=args.motion, camera=args.camera,
+        seed=args.seed, replace_known=args.replace_known)
     out = result.save(args.output, fmt=args.format)
     print(f"wrote {out} ({result.frames.shape[0]} frames, {result.params['seconds']}s)")
     return EXIT_OK
@@ -249,7 +255,7 @@ def cmd_bench_world(args) -> int:
     bench_world(args.model, baselines=baselines, n_clips=args.n, seeds_per_clip=args.seeds,
                 n_reference=args.reference, size=_parse_size(args.size), frames=args.frames, fps=args.fps,
                 steps=args.steps, sampler=args.sampler, guidance=args.guidance, image_guidance=args.image_guidance,
-                device=args.device, out_dir=args.out, log=print)
+                exact_plan=args.exact_plan, device=args.device, out_dir=args.out, log=print)
     print(f"wrote {args.out}/report.json, report.md, grid.png")
     return EXIT_OK
 

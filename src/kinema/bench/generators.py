@@ -7,7 +7,9 @@ conditions an I2V model gets from a world clip: the first frame, the caption and
 * ``gt``: the real clip itself (the upper bound and the floor of every distance);
 * :class:`ModelGenerator`: an :class:`~kinema.sampling.pipeline.I2VPipeline` called with
   ``image=first frame, prompt=caption, motion=clip.motion_amount, seed=seed`` at the clip's size
-  and frame count.
+  and frame count. With ``exact_plan`` it also gets the clip's exact motion plan
+  (:func:`~kinema.data.world.plan.clip_plan`) in place of the one its planner reads from the
+  caption: an oracle ablation that measures the video model apart from its planner.
 """
 
 from __future__ import annotations
@@ -42,11 +44,17 @@ class ModelGenerator:
 
     pipeline: Any  # kinema.sampling.pipeline.I2VPipeline
     options: dict = field(default_factory=dict)  # steps, sampler, guidance, ... passed to the pipeline
+    exact_plan: bool = False  # oracle: the clip's exact motion plan instead of the planner's
 
     def __call__(self, clip, seed: int = 0) -> np.ndarray:
         t, h, w = clip.frames.shape[:3]
+        extra = {}
+        if self.exact_plan:
+            from kinema.data.world.plan import clip_plan
+
+            extra["plan"] = tuple(float(v) for v in clip_plan(clip))
         result = self.pipeline(first_frame_tensor(clip), prompt=clip.caption, motion=float(clip.motion_amount),
-                               frames=t, size=(w, h), seed=int(seed), **self.options)
+                               frames=t, size=(w, h), seed=int(seed), **self.options, **extra)
         return result.frames
 
     @property

@@ -52,10 +52,10 @@ def _resolve_model(model, device: str) -> tuple[Any, list[str]]:
     return model, []
 
 
-def _generators(pipeline, baselines: list[str], options: dict) -> dict[str, Callable]:
+def _generators(pipeline, baselines: list[str], options: dict, exact_plan: bool = False) -> dict[str, Callable]:
     gens: dict[str, Callable] = {}
     if pipeline is not None:
-        gens["model"] = ModelGenerator(pipeline, options)
+        gens["model"] = ModelGenerator(pipeline, options, exact_plan=exact_plan)
     for name in baselines:
         check_choice("baseline", name, BASELINES)
         gens[name] = {"static": static_baseline, "gt": gt_baseline}[name]
@@ -134,12 +134,13 @@ def bench_world(model=None, *, baselines=BASELINES, n_clips: int = 128, seeds_pe
                 n_reference: int = 256, split: str = "test", base_seed: int = 0, world: str = "default",
                 size: tuple[int, int] | None = None, frames: int | None = None, fps: float | None = None,
                 steps: int | None = None, sampler: str | None = None, guidance: float = 1.0,
-                image_guidance: float | None = None, device: str = "auto", out_dir=None, grid_clips: int = 4,
-                encoder=None, log: Callable[[str], None] | None = None) -> dict:
+                image_guidance: float | None = None, exact_plan: bool = False, device: str = "auto", out_dir=None,
+                grid_clips: int = 4, encoder=None, log: Callable[[str], None] | None = None) -> dict:
     """Benchmark ``model`` (a model file, an I2VPipeline, None, or "static"/"gt") on kinema world.
 
     Returns the report dict (also written to ``out_dir`` as report.json / report.md / grid.png).
-    Columns: "model" (when a model is given), then each of ``baselines``.
+    Columns: "model" (when a model is given), then each of ``baselines``. ``exact_plan``: the model
+    gets each clip's exact motion plan (an oracle ablation of its planner; recorded in the report).
     """
     from kinema.bench.corruptions import separation
     from kinema.bench.world_encoder import encoder_backbone_id, load_world_encoder
@@ -151,7 +152,9 @@ def bench_world(model=None, *, baselines=BASELINES, n_clips: int = 128, seeds_pe
     names = implied or list(baselines)
     options = {k: v for k, v in dict(steps=steps, sampler=sampler, guidance=guidance,
                                      image_guidance=image_guidance).items() if v is not None}
-    gens = _generators(pipeline, names, options)
+    gens = _generators(pipeline, names, options, exact_plan)
+    if exact_plan:
+        options = {**options, "plan": "exact (oracle)"}  # recorded with the sampling options (a copy)
     cfg = _world_config(pipeline, size, frames, fps, world)
     clips = _render(cfg, split, 0, n_clips, base_seed)  # 2
     reference = _render(cfg, split, n_clips, n_reference, base_seed)

@@ -5,7 +5,10 @@ strength gamma_m (Eq. 14); the backbone aggregates the routes (Eq. 15):
 
 * known frames: VAE latents times ``mask * strength``, concatenated with that mask (Eq. 12);
   optionally (``reference="nearest"``) also each frame's nearest known latent, so every frame sees
-  the input image where it is (SVD and DynamiCrafter concatenate the image latent to all frames);
+  the input image where it is (SVD and DynamiCrafter concatenate the image latent to all frames),
+  or (``reference="planned"``) that latent warped by a motion plan's camera move and shifted by its
+  object velocity (:mod:`kinema.conditioning.plan`); the plan is the data's exact one in training and
+  the :class:`MotionPlanner`'s reading of the prompt when sampling;
 * prompt: text-encoder tokens for cross-attention (Eq. 13);
 * fps, motion amount, noise-augmentation level: raw scalars on the vector route.
 
@@ -21,11 +24,14 @@ import torch
 from torch import Tensor
 
 from kinema.conditioning.batch import VECTOR_FIELDS, ConditionBatch
+from kinema.conditioning.plan import camera_rates, nearest_index, warp_references
+from kinema.conditioning.planner import MotionPlanner
 from kinema.conditioning.spec import Conditions
 from kinema.conditioning.tasks import TaskMix, sample_tasks
 from kinema.config import check_choice, check_range
+from kinema.errors import ConfigError
 
-REFERENCES: tuple[str, ...] = ("none", "nearest")
+REFERENCES: tuple[str, ...] = ("none", "nearest", "planned")
 
 
 @dataclass
@@ -40,12 +46,13 @@ class ConditionerConfig:
     noise_aug_prob: float = 0.5  # P(noise-augment the known frames) in training
     noise_aug_mean: float = -3.0  # log-normal level ln(sigma_aug) ~ N(mean, std) (SVD)
     noise_aug_std: float = 0.5
-    reference: str = "none"  # "none" | "nearest": also concat each frame's nearest known latent
+    reference: str = "none"  # "none" | "nearest" | "planned" (nearest known latent, warped by a motion plan)
+    drop_plan: float = 0.1  # P(zero plan) in training: "planned" then also learns the unplanned default
     task_mix: TaskMix = field(default_factory=TaskMix)
 
     def __post_init__(self) -> None:
         check_choice("reference", self.reference, REFERENCES)
-        for key in ("drop_image", "drop_text", "drop_motion", "noise_aug_prob"):
+        for key in ("drop_image", "drop_text", "drop_motion", "drop_plan", "noise_aug_prob"):
             check_range(key, getattr(self, key), 0.0, 1.0)
         check_range("text_max_length", self.text_max_length, 1, 512)
 
@@ -56,6 +63,7 @@ class Conditioner:
     def __init__(self, config: ConditionerConfig, text_encoder=None):
         self.config = config
         self._text = text_encoder
+        self.planner: MotionPlanner | None = None  # built with the text encoder's width, on first use
 
     # -- encoders ------------------------------------------------------------------------------
     @property
@@ -81,9 +89,18 @@ class Conditioner:
         parts = {"fps": fps.float() * c.fps_scale, "motion": motion_v, "noise_aug": noise_aug.float()}
         return torch.stack([parts[k] for k in VECTOR_FIELDS], dim=1)
 
+    def get_planner(self) -> MotionPlanner:
+        """The motion planner of ``reference="planned"`` (fresh weights until trained or loaded)."""
+        if self.config.reference != "planned":
+            raise ValueError(f"conditioner.reference={self.config.reference!r} has no motion planner")
+        if self.planner is None:
+            self.planner = MotionPlanner(self.text_dim)
+        return self.planner
+
     def concat_channels(self, latent_channels: int) -> int:
-        """Width of the concat route: masked latents + mask [+ nearest known latents]."""
-        return latent_channels + 1 + (latent_channels if self.config.reference == "nearest" else 0)
+        """Width of the concat route: masked latents + mask [+ reference latents]."""
+        extra = {"none": 0, "nearest": 1, "planned": 2}[self.config.reference]
+        return latent_channels + 1 + extra * latent_channels
 
     @staticmethod
     def concat(known: Tensor, mask: Tensor) -> Tensor:
@@ -91,11 +108,16 @@ class Conditioner:
         m = mask.to(known.dtype)[:, None, :, None, None].expand(-1, 1, -1, *known.shape[-2:])
         return torch.cat([known * m, m], dim=1)
 
-    def route(self, known: Tensor, mask: Tensor) -> Tensor:
-        """The concat route this config asks for: Eq. 12, then the nearest known latents if set."""
+    def route(self, known: Tensor, mask: Tensor, plan: Tensor | None = None) -> Tensor:
+        """The concat route this config asks for: Eq. 12, then the reference latents if set.
+
+        ``plan`` (B, 6) is used by ``reference="planned"`` only; None = no motion.
+        """
         out = self.concat(known, mask)
         if self.config.reference == "nearest":
             out = torch.cat([out, nearest_known(known, mask)], dim=1)
+        elif self.config.reference == "planned":
+            out = torch.cat([out, warp_references(nearest_known(known, mask), mask, plan)], dim=1)
         return out
 
     # -- training ------------------------------------------------------------------------------
@@ -106,6 +128,7 @@ class Conditioner:
         fps: Tensor,  # (B,)
         motion: Tensor | None,  # (B,) or None when the data has no motion score
         generator: torch.Generator,
+        plan: Tensor | None = None,  # (B, 6) exact motion plans, or None when the data has none
     ) -> tuple[ConditionBatch, Tensor]:
         """Draw a task per sample, noise-augment the known frames, drop conditions for CFG.
 
@@ -124,7 +147,11 @@ class Conditioner:
         vec = self.vector(fps, motion, aug)
         if motion is not None:  # a dropped motion amount reads as "not given" (0)
             vec[:, VECTOR_FIELDS.index("motion")] *= (~drop(c.drop_motion)).float().to(vec.device)
-        cond = ConditionBatch(concat=self.route(known, mask), tokens=tokens.to(latents.device),
+        if c.reference != "planned":
+            plan = None  # only a planned reference reads it (and only it draws the plan dropout)
+        elif plan is not None:  # a dropped plan reads as "no motion planned"
+            plan = plan.float().to(latents.device) * (~drop(c.drop_plan)).float().to(latents.device)[:, None]
+        cond = ConditionBatch(concat=self.route(known, mask, plan), tokens=tokens.to(latents.device),
                               token_mask=tmask.to(latents.device), vector=vec.to(latents.device))
         cond = cond.drop_image(drop(c.drop_image)).drop_text(drop(c.drop_text))
         return cond, mask
@@ -151,7 +178,25 @@ class Conditioner:
         tokens, tmask = self.encode_text([conditions.prompt])
         motion = None if conditions.motion is None else torch.tensor([conditions.motion])
         vec = self.vector(torch.tensor([conditions.fps]), motion, torch.tensor([conditions.noise_aug]))
-        return ConditionBatch(concat=self.route(known, mask), tokens=tokens, token_mask=tmask, vector=vec)
+        plan = self.sampling_plan(conditions, tokens, tmask, motion)
+        return ConditionBatch(concat=self.route(known, mask, plan), tokens=tokens, token_mask=tmask, vector=vec)
+
+    def sampling_plan(self, conditions: Conditions, tokens: Tensor, token_mask: Tensor,
+                      motion: Tensor | None) -> Tensor | None:
+        """(1, 6) plan: the user's own (``conditions.plan``), else the planner's reading of the prompt;
+        a named ``conditions.camera`` move replaces its camera rates."""
+        if self.config.reference != "planned":
+            if conditions.plan is not None or conditions.camera is not None:
+                raise ConfigError("this model takes no motion plan or camera move "
+                                  f"(its conditioner.reference is {self.config.reference!r}, not 'planned')")
+            return None
+        if conditions.plan is not None:
+            plan = torch.tensor([conditions.plan], dtype=torch.float32)
+        else:
+            plan = self.get_planner().to(tokens.device).eval().plan(tokens, token_mask, motion).cpu()
+        if conditions.camera is not None:
+            plan[0, :4] = torch.tensor(camera_rates(conditions.camera))
+        return plan
 
 
 def nearest_known(known: Tensor, mask: Tensor) -> Tensor:
@@ -161,12 +206,7 @@ def nearest_known(known: Tensor, mask: Tensor) -> Tensor:
     the first frame's latent (SVD's replicated image latent); for a transition the first half gets
     the first frame, the second half the last (ties go to the earlier frame).
     """
-    T = mask.shape[1]
-    t = torch.arange(T, device=mask.device)
-    dist = (t[None, :, None] - t[None, None, :]).abs().float()  # (1, T_query, T_known)
-    dist = dist + torch.where(mask[:, None, :] > 0, 0.0, float("inf"))  # (B, T, T): unknown frames never win
-    src = dist.argmin(dim=2)  # (B, T); argmin returns the first minimum: ties -> the earlier known frame
-    has = (mask > 0).any(dim=1)  # (B,)
+    src, has = nearest_index(mask)  # (B, T), (B,)
     index = src[:, None, :, None, None].expand(-1, known.shape[1], -1, *known.shape[-2:])
     strength = torch.gather(mask.to(known.dtype), 1, src) * has[:, None].to(known.dtype)  # (B, T)
     return torch.gather(known, 2, index) * strength[:, None, :, None, None]

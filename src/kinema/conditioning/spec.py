@@ -41,9 +41,25 @@ class Conditions:
     fps: float = 8.0
     motion: float | None = None  # motion amount; None = the model's unconditional default
     noise_aug: float = 0.0  # noise level added to the known frames (SVD's augmentation)
+    plan: tuple[float, ...] | None = None  # a motion plan (kinema.conditioning.plan.PLAN_FIELDS); None = planned
+    camera: str | None = None  # a camera move ("pan_left", "zoom_in+roll_cw:0.02") over the plan's own
 
     def __post_init__(self) -> None:
         check_range("fps", self.fps, 1.0, 120.0)
+        if self.plan is not None:
+            from kinema.conditioning.plan import PLAN_FIELDS
+
+            if len(self.plan) != len(PLAN_FIELDS) or not all(abs(float(v)) < 1.0 for v in self.plan):
+                raise ConfigError(f"plan must be {len(PLAN_FIELDS)} rates per frame ({', '.join(PLAN_FIELDS)}), "
+                                  f"each in (-1, 1); got {self.plan!r}")
+            self.plan = tuple(float(v) for v in self.plan)
+        if self.camera is not None:
+            from kinema.conditioning.plan import camera_rates
+
+            try:
+                camera_rates(self.camera)
+            except ValueError as e:
+                raise ConfigError(f"camera: {e}") from None
         check_range("noise_aug", self.noise_aug, 0.0, 10.0)
         if self.motion is not None:
             check_range("motion", self.motion, 0.0, 10.0)

@@ -48,6 +48,8 @@ class GenerationRequest:
     noise_aug: float = 0.0
     replace_known: bool = True  # impose the known frames' latents on x0 at every step
     motion: float | None = None
+    camera: str | None = None  # a camera move over the planned one ("pan_left", "zoom_in:0.02")
+    plan: tuple[float, ...] | None = None  # an explicit motion plan (kinema.conditioning.plan); None = planned
     loop: bool = False
     seed: int = 0
 
@@ -86,7 +88,8 @@ class I2VPipeline:
         req = self._resolve(GenerationRequest(prompt=prompt, **options))  # 1
         frames = self._known_frames(req, image, last_frame, keyframes)  # 2
         latents = [self._encode_frame(f.image) for f in frames]  # 3
-        conds = Conditions(frames=frames, prompt=req.prompt, fps=req.fps, motion=req.motion, noise_aug=req.noise_aug)
+        conds = Conditions(frames=frames, prompt=req.prompt, fps=req.fps, motion=req.motion, noise_aug=req.noise_aug,
+                           camera=req.camera, plan=req.plan)
         gen = torch.Generator().manual_seed(req.seed)
         C, h, w = self._latent_shape(req)
         cond = self.conditioner.sampling_batch(conds, req.frames, latents, (C, h, w), gen).to(self.device)  # 4
@@ -253,6 +256,8 @@ def load_pipeline(path=None, device: str = "auto", allow_unsafe: bool = False, t
     autoencoder = build.build_autoencoder(config["autoencoder"])
     autoencoder.load_state_dict(subdict(tensors, "autoencoder"))
     conditioner = build.build_conditioner(config["conditioner"], text_encoder)
+    if conditioner.config.reference == "planned":
+        conditioner.get_planner().load_state_dict(subdict(tensors, "planner"))
     param = build.build_parameterization(config["diffusion"])
     model_id = f"{path.name}@sha256:{sha256_file(path)[:16]}"
     return I2VPipeline(backbone, param, autoencoder, conditioner, config, info, resolve_device(device), model_id)

@@ -99,6 +99,17 @@ def load_pretrained_backbone(backbone: nn.Module, path: str) -> None:
                           f"{(missing or unexpected)[0]})")
 
 
+def load_planner(planner: nn.Module, path: str | None) -> None:
+    """The motion planner of a trained model file, when it has one (else it starts fresh)."""
+    if not path:
+        return
+    from kinema.checkpoint import load_checkpoint, subdict
+
+    state = subdict(load_checkpoint(path)[0], "planner")
+    if state:
+        planner.load_state_dict(state)
+
+
 ADDABLE_OPTIONS = ("pooled_text",)  # backbone options a fine-tune may switch on over a trained model
 
 
@@ -145,6 +156,8 @@ def build_components(config: TrainConfig, text_encoder=None) -> Components:
     backbone = build.build_backbone(bb_spec)
     if config.model.path:
         load_pretrained_backbone(backbone, config.model.path)
+    if config.conditioner.reference == "planned":
+        load_planner(conditioner.get_planner(), config.model.path)
     diffusion = to_dict(config.diffusion)
     param = build.build_parameterization(diffusion)
     model_config = {

@@ -80,14 +80,14 @@ class LoRASpec:
     dropout: float = 0.0
 
 
-TARGETS = ("denoiser", "autoencoder", "decoder")
+TARGETS = ("denoiser", "autoencoder", "decoder", "planner")
 
 
 @dataclass
 class StageSpec:
     name: str = "main"
     steps: int = 1000
-    target: str = "denoiser"  # denoiser | autoencoder | decoder (the autoencoder's decoder, encoder frozen)
+    target: str = "denoiser"  # denoiser | autoencoder | decoder (encoder frozen) | planner (motion planner)
     trainable: str = "all"  # all | temporal | spatial | lora | comma-separated name substrings
     lr: float | None = None  # overrides optim.lr for this stage
     batch_size: int | None = None  # overrides the run's batch_size

@@ -38,6 +38,8 @@ def export_model(trainer, path: Path) -> Path:
     backbone = ema_backbone(trainer)
     tensors = {**prefixed(backbone.state_dict(), "backbone"),
                **prefixed(trainer.c.autoencoder.state_dict(), "autoencoder")}
+    if trainer.planner is not None:
+        tensors.update(prefixed(trainer.planner.state_dict(), "planner"))
     cfg = trainer.config
     info = {
         "kinema_version": __version__, "steps": trainer.state.step, "train_seconds": round(trainer.state.seconds, 1),

@@ -70,6 +70,9 @@ class Trainer:
         from kinema.diffusion import Denoiser
 
         self.denoiser = Denoiser(self.c.backbone, self.c.param)
+        self.planner = None  # the motion planner of conditioner.reference="planned"
+        if config.conditioner.reference == "planned":
+            self.planner = self.c.conditioner.get_planner().to(self.device)
         self.loss_fn = self._build_loss()
         self.ema = EMA(self.c.backbone, config.ema_decay)
         self.state = TrainState()
@@ -154,11 +157,15 @@ class Trainer:
             if stage.target == "decoder" and not hasattr(module, "decoder_loss"):
                 raise ConfigError(f"stage {stage.name!r}: target 'decoder' needs a KL autoencoder, "
                                   f"not {self.config.autoencoder.kind!r}")
+        elif stage.target == "planner":
+            if self.planner is None:
+                raise ConfigError(f"stage {stage.name!r}: target 'planner' needs conditioner.reference='planned'")
+            module = self.planner
         else:
             if stage.trainable == "lora" and not self.state.lora:
                 self._inject_lora(stage)
             module = self.c.backbone
-        for m in (self.c.autoencoder, self.c.backbone):
+        for m in self._modules():
             m.requires_grad_(False)
             m.train(m is module)
         select_trainable(module, AUTOENCODER_TRAINABLE.get(stage.target, stage.trainable))
@@ -175,6 +182,14 @@ class Trainer:
                                       sharded=self.ctx.strategy == "fsdp")
         self._resume_tensors = None
         return wrapped
+
+    def _modules(self) -> list[torch.nn.Module]:
+        return [self.c.autoencoder, self.c.backbone] + ([self.planner] if self.planner is not None else [])
+
+    def _stage_module(self, stage: StageSpec) -> torch.nn.Module:
+        if stage.target in ("autoencoder", "decoder"):
+            return self.c.autoencoder
+        return self.planner if stage.target == "planner" else self.c.backbone
 
     def _inject_lora(self, stage: StageSpec) -> None:
         from kinema.models.lora import LoRAConfig, inject_lora
@@ -218,15 +233,27 @@ class Trainer:
             if stage.target == "autoencoder":
                 return ae.loss(video, gen)["total"]
             return ae.decoder_loss(video, gen, latent_noise=stage.latent_noise)["total"]
+        motion = batch["motion"].to(self.device) if batch["motion"] is not None else None
+        plan = batch.get("plan")
+        plan = plan.to(self.device) if plan is not None else None
+        if stage.target == "planner":
+            return self._planner_loss(stage, batch["caption"], motion, plan)
         with torch.no_grad():
             latents = self.c.autoencoder.encode(video)  # (B, C, T, h, w)
-        motion = batch["motion"].to(self.device) if batch["motion"] is not None else None
-        cond, _ = self.c.conditioner.training_batch(latents, batch["caption"], batch["fps"].to(self.device), motion, gen)
+        cond, _ = self.c.conditioner.training_batch(latents, batch["caption"], batch["fps"].to(self.device), motion,
+                                                    gen, plan=plan)
         image_mode = stage.image_prob > 0 and torch.rand((), generator=gen).item() < stage.image_prob
         kw = {"image_mode": True} if image_mode else {}
         per_sample, sigma = self.loss_fn(self.denoiser, latents, cond, gen, **kw)
         bins.add(per_sample.detach(), sigma.detach())
         return per_sample.mean()
+
+    def _planner_loss(self, stage: StageSpec, captions: list[str], motion, plan) -> torch.Tensor:
+        if plan is None:
+            raise ConfigError(f"stage {stage.name!r}: target 'planner' needs data with motion plans "
+                              f"(data.source='world')")
+        tokens, mask = self.c.conditioner.encode_text(captions)
+        return self.planner.loss(tokens.to(self.device), mask.to(self.device), motion, plan)
 
     def _build_loss(self):
         from kinema.diffusion import DiffusionLoss, get_density
@@ -274,13 +301,15 @@ class Trainer:
     def _save_state(self, stage: StageSpec, done: bool = False) -> None:
         """Atomic training-state checkpoint (rank 0 writes; every rank gathers for FSDP)."""
         state = D.full_state_dict(self.c.backbone, self.ctx)
-        module = self.c.autoencoder if stage.target in ("autoencoder", "decoder") else self.c.backbone
+        module = self._stage_module(stage)
         opt_tensors, groups = optimizer_state_full(module, self.optimizer, sharded=self.ctx.strategy == "fsdp")
         if not self.ctx.is_main:
             D.barrier(self.ctx)
             return
         tensors = {**prefixed(state, "backbone"), **prefixed(self.ema.state_dict(), "ema"),
                    **prefixed(self.c.autoencoder.state_dict(), "autoencoder")}
+        if self.planner is not None:
+            tensors.update(prefixed(self.planner.state_dict(), "planner"))
         tensors.update(opt_tensors)
         info = {"step": self.state.step, "seconds": self.state.seconds, "lora": self.state.lora,
                 "stage": stage.name, "stage_done": done, "param_groups": groups, "kinema_version": __version__,
@@ -299,6 +328,8 @@ class Trainer:
         self.c.backbone.load_state_dict(subdict(tensors, "backbone"))
         self.c.autoencoder.load_state_dict(subdict(tensors, "autoencoder"))
         self.ema.load_state_dict(subdict(tensors, "ema"))
+        if self.planner is not None:
+            self.planner.load_state_dict(subdict(tensors, "planner"))
         spec = info.get("autoencoder")
         if spec and "scale" in spec.get("config", {}):  # restore the calibration of an autoencoder stage
             self.c.autoencoder.set_scale_shift(spec["config"]["scale"], spec["config"]["shift"])

@@ -2,7 +2,8 @@
 
 ``WorldDataset(config, split, length)[i]`` renders clip ``clip_seed(split, i, base_seed)``, so an
 item is the same in any DataLoader worker and in any order. Items follow the keys of
-``kinema.data.real.VideoClipDataset`` (video, caption, fps, motion, cond_mask, index) plus the
+``kinema.data.real.VideoClipDataset`` (video, caption, fps, motion, cond_mask, index), the clip's
+motion plan (:func:`~kinema.data.world.plan.clip_plan`), plus the
 ground-truth fields requested in ``fields``; per-object fields are padded to
 ``config.max_objects`` with ``object_valid`` marking real objects, so the default collate works.
 """
@@ -16,6 +17,7 @@ from torch.utils.data import Dataset
 from kinema.config import check_choice, check_range
 from kinema.data.world.clip import Clip, generate_clip
 from kinema.data.world.config import WorldConfig
+from kinema.data.world.plan import clip_plan
 from kinema.data.world.splits import clip_seed
 
 GT_FIELDS = ("flow", "flow_valid", "camera", "camera_matrix", "centers", "boxes", "visible", "masks", "labels")
@@ -42,6 +44,7 @@ def clip_item(clip: Clip, max_objects: int, fields: tuple[str, ...] = ()) -> dic
     item = {"video": video_tensor(clip.frames), "caption": clip.caption,
             "fps": torch.tensor(clip.fps, dtype=torch.float32),
             "motion": torch.tensor(clip.motion_amount, dtype=torch.float32),
+            "plan": torch.from_numpy(clip_plan(clip)),  # (6,) exact camera + main-object rates
             "cond_mask": cond, "seed": clip.seed}
     n = len(clip.objects)
     item["object_valid"] = torch.arange(max_objects) < n

@@ -1,0 +1,89 @@
+"""MotionPlanner: prompt tokens + motion amount -> a motion plan (:mod:`kinema.conditioning.plan`).
+
+The text -> layout stage of LLM-grounded video diffusion (LVD, Lian et al. 2023), learned: multi-head
+attention pooling over the text encoder's tokens (a learned query per head finds words such as
+"to the left" or "pans right" wherever the sentence puts them), then an MLP on it and the motion
+amount with
+
+* a 3-way sign per camera axis (negative / none / positive for pan_x, pan_y, zoom, roll),
+* a 9-way object class (still, or one of 8 screen directions, 45 degrees apart, 0 = right, y down),
+* a log magnitude per camera axis and for the object's speed.
+
+Classes rather than a regression: the rates span 20x, so a squared error on them is ruled by the
+fast clips and the sign of slow moves is never learned. The plan is the argmax class times the
+predicted magnitude. Trained by a ``target: "planner"`` stage on kinema world's exact plans.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+CAMERA_AXES = 4  # pan_x, pan_y, zoom, roll
+DIRECTIONS = 8  # object sectors; class 0 = still
+MOTION_INPUT_SCALE = 100.0  # motion amounts are ~0.01 (kinema.data.motion units)
+STILL_BELOW = 1e-4  # rates smaller than this are "none" / "still" in the targets
+
+
+class MotionPlanner(nn.Module):
+    def __init__(self, text_dim: int, hidden: int = 256, heads: int = 8):
+        super().__init__()
+        if text_dim % heads:
+            raise ValueError(f"text_dim {text_dim} is not divisible by heads {heads}")
+        self.heads = heads
+        self.query = nn.Parameter(torch.randn(heads, text_dim // heads) * 0.02)
+        self.key = nn.Linear(text_dim, text_dim)
+        out = CAMERA_AXES * 3 + DIRECTIONS + 1 + CAMERA_AXES + 1
+        self.mlp = nn.Sequential(nn.LayerNorm(text_dim + 2), nn.Linear(text_dim + 2, hidden), nn.GELU(),
+                                 nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, out))
+
+    def forward(self, tokens: Tensor, token_mask: Tensor, motion: Tensor | None) -> dict[str, Tensor]:
+        """tokens (B, L, D), token_mask (B, L) bool, motion (B,) or None -> logits and log magnitudes."""
+        B, L, D = tokens.shape
+        k = self.key(tokens.float()).view(B, L, self.heads, D // self.heads)
+        # scores scaled by sqrt(d), not 1/sqrt(d): the query then sharpens the pooling within a few hundred
+        # steps; with 1/sqrt(d) it stayed near mean pooling (33% vs 100% direction accuracy after 500 steps)
+        score = torch.einsum("blhd,hd->bhl", k, self.query) * math.sqrt(D // self.heads)
+        score = score.masked_fill(~token_mask[:, None, :], -1e9)
+        pooled = torch.einsum("bhl,blhd->bhd", score.softmax(-1), k).reshape(B, D)
+        pooled = pooled * token_mask.any(dim=1, keepdim=True)  # no real token -> nothing pooled
+        given = torch.zeros(B, 2, device=tokens.device)
+        if motion is not None:
+            given = torch.stack([motion.float() * MOTION_INPUT_SCALE, torch.ones_like(motion.float())], 1)
+        o = self.mlp(torch.cat([pooled, given], 1))
+        c3 = CAMERA_AXES * 3
+        return {"camera": o[:, :c3].view(B, CAMERA_AXES, 3), "object": o[:, c3:c3 + DIRECTIONS + 1],
+                "log_rate": o[:, c3 + DIRECTIONS + 1:]}
+
+    @torch.no_grad()
+    def plan(self, tokens: Tensor, token_mask: Tensor, motion: Tensor | None) -> Tensor:
+        """(B, 6) plan in PLAN_FIELDS order: argmax classes times predicted magnitudes."""
+        o = self.forward(tokens, token_mask, motion)
+        rate = o["log_rate"].exp()  # (B, 5)
+        camera = (o["camera"].argmax(-1) - 1).float() * rate[:, :CAMERA_AXES]  # sign in {-1, 0, 1}
+        cls = o["object"].argmax(-1)  # (B,)
+        angle = (cls - 1).float() * (2 * math.pi / DIRECTIONS)
+        speed = rate[:, CAMERA_AXES] * (cls > 0).float()
+        return torch.cat([camera, (speed * torch.cos(angle))[:, None], (speed * torch.sin(angle))[:, None]], 1)
+
+    def loss(self, tokens: Tensor, token_mask: Tensor, motion: Tensor | None, target: Tensor) -> Tensor:
+        """Cross-entropy on the classes + 0.1 x squared log-magnitude error where a move exists."""
+        o = self.forward(tokens, token_mask, motion)
+        camera_cls, object_cls = plan_classes(target)
+        ce = F.cross_entropy(o["camera"].transpose(1, 2), camera_cls) + F.cross_entropy(o["object"], object_cls)
+        mag = torch.cat([target[:, :CAMERA_AXES].abs(), target[:, CAMERA_AXES:].norm(dim=1, keepdim=True)], 1)
+        moving = (mag > STILL_BELOW).float()
+        err = (o["log_rate"] - mag.clamp(min=STILL_BELOW).log()) ** 2 * moving
+        return ce + 0.1 * err.sum() / moving.sum().clamp(min=1.0)
+
+
+def plan_classes(plan: Tensor) -> tuple[Tensor, Tensor]:
+    """(B, 6) plans -> camera sign classes (B, 4) in {0: -, 1: none, 2: +} and object class (B,)."""
+    cam = plan[:, :CAMERA_AXES]
+    camera = torch.where(cam.abs() > STILL_BELOW, torch.sign(cam), torch.zeros_like(cam)).long() + 1
+    v = plan[:, CAMERA_AXES:]
+    sector = torch.round(torch.atan2(v[:, 1], v[:, 0]) / (2 * math.pi / DIRECTIONS)).long() % DIRECTIONS
+    return camera, torch.where(v.norm(dim=1) > STILL_BELOW, sector + 1, torch.zeros_like(sector))
