@@ -70,3 +70,20 @@ def test_sampling_defaults_come_from_the_model_unless_given(pipe):
     assert auto["image_guidance"] == d.get("image_guidance", 1.0) and auto["sampler"] == d["sampler"]
     given = pipe(_photo("RGB", (64, 64)), "", image_guidance=1.0, **FAST).params["request"]
     assert given["image_guidance"] == 1.0
+
+
+def test_the_shipped_planner_reads_camera_and_direction_words(pipe):
+    from kinema.conditioning import Conditions
+
+    def plan(prompt, **kw):
+        conds = Conditions(prompt=prompt, motion=0.02, **kw)
+        tokens, mask = pipe.conditioner.encode_text([prompt])
+        return pipe.conditioner.sampling_plan(conds, tokens, mask, None)[0]
+
+    assert plan("A red circle stays still; the camera pans left.")[0] < 0
+    assert plan("A red circle stays still; the camera pans right.")[0] > 0
+    assert plan("A large red ball moves quickly to the left while the camera is static.")[4] < 0
+    assert plan("A large red ball moves quickly upward while the camera is static.")[5] < 0  # y down
+    assert plan("", camera="zoom_in:0.02")[:4].tolist() == pytest.approx([0.0, 0.0, 0.04, 0.0])  # named move wins
+    out = pipe(_photo("RGB", (64, 64)), "a red circle", camera="tilt_up", **FAST)
+    assert out.params["request"]["camera"] == "tilt_up"

@@ -181,3 +181,22 @@ def test_camera_moves_follow_kinema_world_and_override_the_plan():
     plain = Conditioner(ConditionerConfig(text_encoder="null:16", reference="nearest"), text_encoder=FakeText())
     with pytest.raises(ConfigError, match="takes no motion plan or camera move"):
         plain.sampling_plan(Conditions(camera="pan_left"), *FakeText().encode([""]), None)
+
+
+def test_plan_guidance_adds_an_independent_term_toward_the_plan():
+    from kinema.conditioning.batch import ConditionBatch
+    from kinema.sampling.guidance import GuidanceConfig, guided_denoiser
+
+    def denoise(x, sigma, cond, **kw):  # x0_hat = the concat route's first channel (tests only)
+        return cond.concat[:, :1].expand_as(x).clone()
+
+    planned, zero = torch.randn(2, 3, 4, 5, 5), torch.randn(2, 3, 4, 5, 5)
+    cond = ConditionBatch(concat=planned, unplanned=zero)
+    x, sigma = torch.zeros(2, 2, 4, 5, 5), torch.ones(2)
+    a, z = planned[:, :1].expand_as(x), zero[:, :1].expand_as(x)
+    out = guided_denoiser(denoise, GuidanceConfig(plan_scale=3.0))(x, sigma, cond)
+    torch.testing.assert_close(out, a + 2.0 * (a - z))
+    both = guided_denoiser(denoise, GuidanceConfig(plan_scale=3.0, image_scale=1.5))(x, sigma, cond)
+    torch.testing.assert_close(both, a + 2.0 * (a - z) + 0.5 * a)  # no image: the route is zero
+    off = guided_denoiser(denoise, GuidanceConfig(plan_scale=3.0))(x, sigma, ConditionBatch(concat=planned))
+    torch.testing.assert_close(off, a)  # an unplanned model has nothing to guide

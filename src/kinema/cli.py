@@ -71,6 +71,8 @@ def _add_animate(sub) -> None:
     a.add_argument("--guidance", type=float, default=1.0, help="text guidance scale (1 = off)")
     a.add_argument("--image-guidance", type=float, default=None,
                    help="image guidance scale (1 = off; default: the model's)")
+    a.add_argument("--plan-guidance", type=float, default=None,
+                   help="motion-plan guidance scale (models with a motion planner; 1 = off; default: the model's)")
     a.add_argument("--guidance-ramp", default=None, help="MIN,MAX per-frame guidance ramp (SVD style)")
     a.add_argument("--noise-prior", default="iid", help="iid | lowfreq | image_noise")
     a.add_argument("--noise-aug", type=float, default=0.0, help="noise level added to the input frames")
@@ -145,6 +147,7 @@ def _add_bench(sub) -> None:
     w.add_argument("--sampler", default=None)
     w.add_argument("--guidance", type=float, default=1.0)
     w.add_argument("--image-guidance", type=float, default=None, help="default: the model's")
+    w.add_argument("--plan-guidance", type=float, default=None, help="default: the model's")
     w.add_argument("--exact-plan", action="store_true",
                    help="oracle ablation: give a planned model each clip's exact motion plan, not its planner's")
     w.add_argument("--device", default="auto")
@@ -186,7 +189,8 @@ def cmd_animate(args) -> int:
     result = pipe(
         None if args.text_only else args.image, args.prompt, last_frame=args.last_frame, loop=args.loop,
         frames=args.frames, fps=args.fps, size=_parse_size(args.size), steps=args.steps, sampler=args.sampler,
-        guidance=args.guidance, image_guidance=args.image_guidance, guidance_ramp=_parse_pair(args.guidance_ramp),
+        guidance=args.guidance, image_guidance=args.image_guidance, plan_guidance=args.plan_guidance,
+        guidance_ramp=_parse_pair(args.guidance_ramp),
         noise_prior=args.noise_prior, noise_aug=args.noise_aug, motion=args.motion, camera=args.camera,
         seed=args.seed, replace_known=args.replace_known)
     out = result.save(args.output, fmt=args.format)
@@ -255,7 +259,7 @@ def cmd_bench_world(args) -> int:
     bench_world(args.model, baselines=baselines, n_clips=args.n, seeds_per_clip=args.seeds,
                 n_reference=args.reference, size=_parse_size(args.size), frames=args.frames, fps=args.fps,
                 steps=args.steps, sampler=args.sampler, guidance=args.guidance, image_guidance=args.image_guidance,
-                exact_plan=args.exact_plan, device=args.device, out_dir=args.out, log=print)
+                plan_guidance=args.plan_guidance, exact_plan=args.exact_plan, device=args.device, out_dir=args.out, log=print)
     print(f"wrote {args.out}/report.json, report.md, grid.png")
     return EXIT_OK
 

@@ -134,7 +134,7 @@ def bench_world(model=None, *, baselines=BASELINES, n_clips: int = 128, seeds_pe
                 n_reference: int = 256, split: str = "test", base_seed: int = 0, world: str = "default",
                 size: tuple[int, int] | None = None, frames: int | None = None, fps: float | None = None,
                 steps: int | None = None, sampler: str | None = None, guidance: float = 1.0,
-                image_guidance: float | None = None, exact_plan: bool = False, device: str = "auto", out_dir=None,
+                image_guidance: float | None = None, plan_guidance: float | None = None, exact_plan: bool = False, device: str = "auto", out_dir=None,
                 grid_clips: int = 4, encoder=None, log: Callable[[str], None] | None = None) -> dict:
     """Benchmark ``model`` (a model file, an I2VPipeline, None, or "static"/"gt") on kinema world.
 
@@ -151,7 +151,8 @@ def bench_world(model=None, *, baselines=BASELINES, n_clips: int = 128, seeds_pe
     pipeline, implied = _resolve_model(model, device)  # 1
     names = implied or list(baselines)
     options = {k: v for k, v in dict(steps=steps, sampler=sampler, guidance=guidance,
-                                     image_guidance=image_guidance).items() if v is not None}
+                                     image_guidance=image_guidance, plan_guidance=plan_guidance).items()
+               if v is not None}
     gens = _generators(pipeline, names, options, exact_plan)
     if exact_plan:
         options = {**options, "plan": "exact (oracle)"}  # recorded with the sampling options (a copy)

@@ -30,6 +30,7 @@ class ConditionBatch:
     tokens: Tensor | None = None  # (B, L, D_text) text token embeddings
     token_mask: Tensor | None = None  # (B, L) bool, True = a real token
     vector: Tensor | None = None  # (B, V) raw scalar controls in VECTOR_FIELDS order
+    unplanned: Tensor | None = None  # like concat, with a zero motion plan (sampling only: plan guidance)
 
     def _map(self, fn) -> "ConditionBatch":
         return ConditionBatch(**{f.name: (None if (v := getattr(self, f.name)) is None else fn(v))
@@ -73,7 +74,14 @@ class ConditionBatch:
         if self.concat is None:
             return self
         keep = _keep(drop, self.concat)
-        return dataclasses.replace(self, concat=self.concat * keep)
+        unplanned = None if self.unplanned is None else self.unplanned * keep
+        return dataclasses.replace(self, concat=self.concat * keep, unplanned=unplanned)
+
+    def drop_plan(self) -> "ConditionBatch":
+        """The same conditions with a zero motion plan (the unconditional side of plan guidance)."""
+        if self.unplanned is None:
+            return self
+        return dataclasses.replace(self, concat=self.unplanned)
 
     def drop_text(self, drop: Tensor | None = None) -> "ConditionBatch":
         """Replace text tokens by zeros (the null prompt) where ``drop`` (B,) is True (all if None)."""

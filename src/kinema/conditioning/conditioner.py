@@ -179,7 +179,9 @@ class Conditioner:
         motion = None if conditions.motion is None else torch.tensor([conditions.motion])
         vec = self.vector(torch.tensor([conditions.fps]), motion, torch.tensor([conditions.noise_aug]))
         plan = self.sampling_plan(conditions, tokens, tmask, motion)
-        return ConditionBatch(concat=self.route(known, mask, plan), tokens=tokens, token_mask=tmask, vector=vec)
+        unplanned = None if plan is None else self.route(known, mask, torch.zeros_like(plan))
+        return ConditionBatch(concat=self.route(known, mask, plan), tokens=tokens, token_mask=tmask, vector=vec,
+                              unplanned=unplanned)
 
     def sampling_plan(self, conditions: Conditions, tokens: Tensor, token_mask: Tensor,
                       motion: Tensor | None) -> Tensor | None:

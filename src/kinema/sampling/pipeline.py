@@ -42,6 +42,7 @@ class GenerationRequest:
     sampler: str | None = None
     guidance: float = 1.0  # text guidance scale (1 = off)
     image_guidance: float | None = None  # image guidance scale (1 = off; None = the model's default)
+    plan_guidance: float | None = None  # motion-plan guidance scale (planned models; None = the model's default)
     guidance_ramp: tuple[float, float] | None = None  # per-frame (min, max) as in SVD
     guidance_rescale: float = 0.0
     noise_prior: str = "iid"
@@ -110,11 +111,13 @@ class I2VPipeline:
         req.steps = int(d.get("sample_steps", 25)) if req.steps is None else req.steps
         req.sampler = req.sampler or d.get("sampler", "euler")
         req.image_guidance = float(d.get("image_guidance", 1.0) if req.image_guidance is None else req.image_guidance)
+        req.plan_guidance = float(d.get("plan_guidance", 1.0) if req.plan_guidance is None else req.plan_guidance)
         check_range("fps", req.fps, 1.0, 120.0)
         check_range("frames", req.frames, 1, 512)
         check_range("steps", req.steps, 1, 1000)
         check_range("guidance", req.guidance, 0.0, 50.0)
         check_range("image_guidance", req.image_guidance, 0.0, 50.0)
+        check_range("plan_guidance", req.plan_guidance, 0.0, 50.0)
         ds = int(getattr(self.autoencoder, "downsample", 1)) * self._patch_multiple()
         W, H = req.size
         if W % ds or H % ds or W < ds or H < ds:
@@ -193,7 +196,7 @@ class I2VPipeline:
         from kinema.sampling.guidance import GuidanceConfig, guided_denoiser
         from kinema.sampling.known_frames import KnownFrameReplacement
 
-        cfg = GuidanceConfig(text_scale=req.guidance, image_scale=req.image_guidance,
+        cfg = GuidanceConfig(text_scale=req.guidance, image_scale=req.image_guidance, plan_scale=req.plan_guidance,
                              frame_ramp=req.guidance_ramp, rescale=req.guidance_rescale)
         denoise = guided_denoiser(self.denoiser, cfg, sigmas=sigmas)
         if not (req.replace_known and frames):

@@ -40,6 +40,7 @@ class DiffusionSpec:
     sampler: str = "euler"  # default sampler for validation samples and inference
     sample_steps: int = 25
     image_guidance: float = 1.0  # default image guidance scale at inference (1 = off)
+    plan_guidance: float = 1.0  # default motion-plan guidance scale at inference (planned models; 1 = off)
     options: dict[str, Any] = field(default_factory=dict)  # extra parameterization kwargs
 
 

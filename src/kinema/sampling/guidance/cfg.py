@@ -7,6 +7,9 @@ text scale::
        = D(img, txt) + (s_txt - 1) (D(img, txt) - D(img)) + (s_img - 1) (D(img) - D(none))
 
 The second form is the one computed: with both scales 1 it is exactly the conditional output.
+A planned model (``reference="planned"``) can also guide its motion plan: one more variant with a
+zero plan adds ``(s_plan - 1) (D(img, txt) - D(zero plan))``, an independent term (composable
+guidance, Liu et al. 2022) that pushes the video towards the planned camera and object motion.
 With one condition guided it reduces to plain CFG, ``x0 = D_c + (s - 1) (D_c - D_u)``, where the
 unconditional input drops only that condition (text-only: ``drop_text``; image-only:
 ``drop_image``, text kept, as SVD). All variants run in ONE forward pass of batch 2B or 3B.
@@ -31,7 +34,7 @@ from torch import Tensor
 from kinema.conditioning.batch import ConditionBatch
 from kinema.errors import ConfigError
 from kinema.sampling.guidance.config import GuidanceConfig
-from kinema.sampling.guidance.scales import guidance_weights, progress_from_sigmas
+from kinema.sampling.guidance.scales import guidance_weights, plan_weight, progress_from_sigmas
 
 Denoise = Callable[..., Tensor]
 
@@ -49,19 +52,22 @@ def rescale_guidance(x_cfg: Tensor, x_cond: Tensor, phi: float) -> Tensor:
     return phi * x_cfg * (std_cond / std_cfg) + (1.0 - phi) * x_cfg
 
 
-def cfg_variants(cond: ConditionBatch, guide_image: bool, guide_text: bool) -> list[ConditionBatch]:
-    """The condition variants one guided step needs, conditional first.
+def cfg_variants(cond: ConditionBatch, guide_image: bool, guide_text: bool,
+                 guide_plan: bool = False) -> list[ConditionBatch]:
+    """The condition variants one guided step needs, conditional first, the zero-plan one last.
 
-    both: [full, image-only, none]; text only: [full, no text]; image only: [full, no image].
+    both: [full, image-only, none]; text only: [full, no text]; image only: [full, no image];
+    then ``guide_plan`` appends [zero plan].
     """
+    plan = [cond.drop_plan()] if guide_plan else []
     if guide_image and guide_text:
         no_text = cond.drop_text()
-        return [cond, no_text, no_text.drop_image()]
+        return [cond, no_text, no_text.drop_image()] + plan
     if guide_text:
-        return [cond, cond.drop_text()]
+        return [cond, cond.drop_text()] + plan
     if guide_image:
-        return [cond, cond.drop_image()]
-    return [cond]
+        return [cond, cond.drop_image()] + plan
+    return [cond] + plan
 
 
 class GuidedDenoiser:
@@ -106,11 +112,18 @@ class GuidedDenoiser:
         g_img, g_txt = guidance_weights(self.cfg, sigma, n_frames, progress)
         guide_image = cond.concat is not None and bool((g_img != 0).any())
         guide_text = cond.tokens is not None and bool((g_txt != 0).any())
-        variants = cfg_variants(cond, guide_image, guide_text)
+        guide_plan = cond.unplanned is not None and self.cfg.plan_scale != 1.0
+        variants = cfg_variants(cond, guide_image, guide_text, guide_plan)
         if len(variants) == 1:
             return self.denoise(x, sigma, cond, **kw)
         preds = self._batched(x, sigma, variants, **kw)
-        x_cfg = _combine(preds, g_img.to(x.dtype), g_txt.to(x.dtype), guide_image, guide_text)
+        x_cfg = preds[0]
+        if guide_plan:
+            d_zero = preds.pop()
+            g_plan = plan_weight(self.cfg, sigma, progress).to(x.dtype)
+            x_cfg = x_cfg + g_plan * (preds[0] - d_zero)
+        if guide_image or guide_text:
+            x_cfg = x_cfg + _combine(preds, g_img.to(x.dtype), g_txt.to(x.dtype), guide_image, guide_text) - preds[0]
         return rescale_guidance(x_cfg, preds[0], self.cfg.rescale)
 
     def _batched(self, x: Tensor, sigma: Tensor, variants: list[ConditionBatch], **kw) -> list[Tensor]:

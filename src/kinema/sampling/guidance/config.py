@@ -24,6 +24,7 @@ SCHEDULES: tuple[str, ...] = ("constant", "linear", "cosine")
 class GuidanceConfig:
     text_scale: float = 1.0                        # s_txt: weight of D(img,txt) - D(img); 1 = off
     image_scale: float = 1.0                       # s_img: weight of D(img) - D(none); 1 = off
+    plan_scale: float = 1.0                        # s_plan: weight of D(full) - D(zero motion plan); 1 = off
     frame_ramp: tuple[float, float] | None = None  # (min, max): image scale linear over frames (SVD)
     schedule: Literal["constant", "linear", "cosine"] = "constant"  # per-step factor on (s - 1)
     schedule_start: float = 1.0                    # factor at the first step (linear/cosine only)
@@ -34,6 +35,7 @@ class GuidanceConfig:
     def __post_init__(self) -> None:
         _check_scale("text_scale", self.text_scale)
         _check_scale("image_scale", self.image_scale)
+        _check_scale("plan_scale", self.plan_scale)
         _check_scale("schedule_start", self.schedule_start)
         _check_scale("schedule_end", self.schedule_end)
         if self.schedule not in SCHEDULES:
@@ -69,7 +71,7 @@ class GuidanceConfig:
     def is_off(self) -> bool:
         """True when no condition is ever guided: every scale (and the whole ramp) is 1."""
         ramp_off = self.frame_ramp is None or all(v == 1.0 for v in self.frame_ramp)
-        return self.text_scale == 1.0 and self.image_scale == 1.0 and ramp_off
+        return self.text_scale == 1.0 and self.image_scale == 1.0 and self.plan_scale == 1.0 and ramp_off
 
 
 def _check_scale(key: str, value: float) -> None:

@@ -73,10 +73,7 @@ def in_interval(sigma: Tensor, interval: tuple[float, float] | None) -> Tensor:
 def guidance_weights(cfg: GuidanceConfig, sigma: Tensor, n_frames: int, progress: Tensor | None
                      ) -> tuple[Tensor, Tensor]:
     """Excess weights ``(g_img, g_txt)``: ``g = (s - 1) * f(p) * inside``, each (B, 1, T|1, 1, 1)."""
-    step = in_interval(sigma, cfg.interval)  # (B,)
-    if progress is not None:
-        step = step * schedule_factor(cfg.schedule, progress, cfg.schedule_start, cfg.schedule_end)
-    step = step.view(-1, 1, 1, 1, 1)  # (B,) -> (B, 1, 1, 1, 1)
+    step = _step_factor(cfg, sigma, progress)
     if cfg.frame_ramp is not None:
         s_img = frame_ramp_scales(*cfg.frame_ramp, n_frames).to(sigma.device)
         s_img = s_img.view(1, 1, n_frames, 1, 1)  # (T,) -> (1, 1, T, 1, 1)
@@ -85,3 +82,16 @@ def guidance_weights(cfg: GuidanceConfig, sigma: Tensor, n_frames: int, progress
     g_img = (s_img - 1.0) * step
     g_txt = (float(cfg.text_scale) - 1.0) * step
     return g_img, g_txt
+
+
+def plan_weight(cfg, sigma: Tensor, progress: Tensor | None) -> Tensor:
+    """Excess motion-plan weight ``(s_plan - 1) * f(p) * inside``, (B, 1, 1, 1, 1)."""
+    return (float(cfg.plan_scale) - 1.0) * _step_factor(cfg, sigma, progress)
+
+
+def _step_factor(cfg, sigma: Tensor, progress: Tensor | None) -> Tensor:
+    """The per-step factor shared by every scale: interval mask times schedule, (B, 1, 1, 1, 1)."""
+    step = in_interval(sigma, cfg.interval)  # (B,)
+    if progress is not None:
+        step = step * schedule_factor(cfg.schedule, progress, cfg.schedule_start, cfg.schedule_end)
+    return step.view(-1, 1, 1, 1, 1)  # (B,) -> (B, 1, 1, 1, 1)
