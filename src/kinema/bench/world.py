@@ -134,8 +134,8 @@ def bench_world(model=None, *, baselines=BASELINES, n_clips: int = 128, seeds_pe
                 n_reference: int = 256, split: str = "test", base_seed: int = 0, world: str = "default",
                 size: tuple[int, int] | None = None, frames: int | None = None, fps: float | None = None,
                 steps: int | None = None, sampler: str | None = None, guidance: float = 1.0,
-                image_guidance: float | None = None, plan_guidance: float | None = None, exact_plan: bool = False, device: str = "auto", out_dir=None,
-                grid_clips: int = 4, encoder=None, log: Callable[[str], None] | None = None) -> dict:
+                image_guidance: float | None = None, plan_guidance: float | None = None, exact_plan: bool = False,
+                device: str = "auto", out_dir=None, grid_clips: int = 4, encoder=None, log: Callable[[str], None] | None = None) -> dict:
     """Benchmark ``model`` (a model file, an I2VPipeline, None, or "static"/"gt") on kinema world.
 
     Returns the report dict (also written to ``out_dir`` as report.json / report.md / grid.png).

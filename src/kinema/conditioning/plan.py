@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 PLAN_FIELDS: tuple[str, ...] = ("pan_x", "pan_y", "zoom", "roll", "object_x", "object_y")
-# a named camera move -> (field, sign, factor): zoom and roll move a point half an image size from the
+# a named camera move -> (PLAN_FIELDS index, signed factor on its speed): zoom and roll move a point half an image size from the
 # centre by about ``speed`` per frame at rate 2 speed, as kinema world's camera does
 CAMERA_MOVES: dict[str, tuple[int, float]] = {
     "pan_left": (0, -1.0), "pan_right": (0, 1.0), "tilt_up": (1, -1.0), "tilt_down": (1, 1.0),
