@@ -139,7 +139,7 @@ def _add_bench(sub) -> None:
     w.add_argument("--baselines", default="static,gt", help="comma-separated: static, gt (or empty)")
     w.add_argument("--n", type=int, default=128, help="test clips")
     w.add_argument("--seeds", type=int, default=2, help="seeds per clip for the model")
-    w.add_argument("--reference", type=int, default=256, help="real clips for the Frechet reference set")
+    w.add_argument("--reference", type=int, default=2048, help="real clips for the Frechet reference set")
     w.add_argument("--size", default=None, help="WxH (default: the model's trained size)")
     w.add_argument("--frames", type=int, default=None)
     w.add_argument("--fps", type=float, default=None)

@@ -26,6 +26,7 @@ ROWS: tuple[tuple[str, str, str], ...] = (  # (summary key, row label, format)
     ("warping_error", "warping error (MSE, RGB in [0,1])", "{:.6f}"),
     ("flicker", "flicker (mean abs. frame difference, 0..255)", "{:.3f}"),
     ("fd_world", "Fréchet distance, kinema-world-encoder-v1 ↓", "{:.3f}"),
+    ("fd_world_inf", "Fréchet distance extrapolated to infinitely many clips (FD_inf; ground truth ≈ 0) ↓", "{:.3f}"),
     ("seconds_per_clip", "generation time per clip (s)", "{:.4f}"),
     ("peak_rss_mib", "peak RSS during generation (MiB)", "{:.0f}"),
     ("peak_gpu_mib", "peak GPU memory (MiB)", "{:.0f}"),

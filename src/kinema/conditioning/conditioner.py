@@ -8,7 +8,10 @@ strength gamma_m (Eq. 14); the backbone aggregates the routes (Eq. 15):
   the input image where it is (SVD and DynamiCrafter concatenate the image latent to all frames),
   or (``reference="planned"``) that latent warped by a motion plan's camera move and shifted by its
   object velocity (:mod:`kinema.conditioning.plan`); the plan is the data's exact one in training and
-  the :class:`MotionPlanner`'s reading of the prompt when sampling;
+  the :class:`MotionPlanner`'s reading of the prompt when sampling. With ``object_mask`` the second
+  copy is the plan rendered in pixels and encoded (:mod:`kinema.conditioning.layered`: the
+  background plate moved by the camera, only the main object shifted), the object's mask being the
+  data's in training and the planner's segmenter's when sampling;
 * prompt: text-encoder tokens for cross-attention (Eq. 13);
 * fps, motion amount, noise-augmentation level: raw scalars on the vector route.
 
@@ -21,9 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from kinema.conditioning.batch import VECTOR_FIELDS, ConditionBatch
+from kinema.conditioning.layered import render_layers
 from kinema.conditioning.plan import camera_rates, nearest_index, warp_references
 from kinema.conditioning.planner import MotionPlanner
 from kinema.conditioning.spec import Conditions
@@ -48,6 +53,7 @@ class ConditionerConfig:
     noise_aug_std: float = 0.5
     reference: str = "none"  # "none" | "nearest" | "planned" (nearest known latent, warped by a motion plan)
     drop_plan: float = 0.1  # P(zero plan) in training: "planned" then also learns the unplanned default
+    object_mask: bool = False  # "planned": move only the main object (segmented by the planner), not the whole frame
     task_mix: TaskMix = field(default_factory=TaskMix)
 
     def __post_init__(self) -> None:
@@ -55,6 +61,8 @@ class ConditionerConfig:
         for key in ("drop_image", "drop_text", "drop_motion", "drop_plan", "noise_aug_prob"):
             check_range(key, getattr(self, key), 0.0, 1.0)
         check_range("text_max_length", self.text_max_length, 1, 512)
+        if self.object_mask and self.reference != "planned":
+            raise ConfigError(f"conditioner.object_mask needs reference='planned', not {self.reference!r}")
 
 
 class Conditioner:
@@ -89,12 +97,16 @@ class Conditioner:
         parts = {"fps": fps.float() * c.fps_scale, "motion": motion_v, "noise_aug": noise_aug.float()}
         return torch.stack([parts[k] for k in VECTOR_FIELDS], dim=1)
 
-    def get_planner(self) -> MotionPlanner:
-        """The motion planner of ``reference="planned"`` (fresh weights until trained or loaded)."""
+    def get_planner(self, latent_channels: int | None = None) -> MotionPlanner:
+        """The motion planner of ``reference="planned"`` (fresh weights until trained or loaded);
+        with ``object_mask`` its segmenter reads ``latent_channels``-channel latents."""
         if self.config.reference != "planned":
             raise ValueError(f"conditioner.reference={self.config.reference!r} has no motion planner")
         if self.planner is None:
-            self.planner = MotionPlanner(self.text_dim)
+            if self.config.object_mask and latent_channels is None:
+                raise ValueError("conditioner.object_mask: the planner's segmenter needs latent_channels")
+            self.planner = MotionPlanner(self.text_dim, latent_channels=latent_channels if self.config.object_mask
+                                         else None)
         return self.planner
 
     def concat_channels(self, latent_channels: int) -> int:
@@ -108,17 +120,32 @@ class Conditioner:
         m = mask.to(known.dtype)[:, None, :, None, None].expand(-1, 1, -1, *known.shape[-2:])
         return torch.cat([known * m, m], dim=1)
 
-    def route(self, known: Tensor, mask: Tensor, plan: Tensor | None = None) -> Tensor:
+    def route(self, known: Tensor, mask: Tensor, plan: Tensor | None = None, planned: Tensor | None = None) -> Tensor:
         """The concat route this config asks for: Eq. 12, then the reference latents if set.
 
-        ``plan`` (B, 6) is used by ``reference="planned"`` only; None = no motion.
+        ``plan`` (B, 6) is used by ``reference="planned"`` only; None = no motion. ``planned``
+        (B, C, T, h, w): the encoded layered frames (:meth:`layered`, ``object_mask`` models), which
+        replace the object copy.
         """
         out = self.concat(known, mask)
         if self.config.reference == "nearest":
             out = torch.cat([out, nearest_known(known, mask)], dim=1)
         elif self.config.reference == "planned":
-            out = torch.cat([out, warp_references(nearest_known(known, mask), mask, plan)], dim=1)
+            refs = warp_references(nearest_known(known, mask), mask, plan)
+            if planned is not None:
+                refs = torch.cat([refs[:, :known.shape[1]], planned.to(refs)], dim=1)
+            out = torch.cat([out, refs], dim=1)
         return out
+
+    def layered(self, frames: Tensor, mask: Tensor, plan: Tensor, object_masks: Tensor, encode) -> Tensor:
+        """The plan rendered in pixels (plate + object sprite) and encoded: (B, C, T, h, w).
+
+        frames (B, 3, T, H, W) known pixel frames, object_masks (B, T, H, W) in [0, 1], ``encode``
+        the autoencoder's (B, 3, T, H, W) -> (B, C, T, h, w).
+        """
+        with torch.no_grad():
+            planned = encode(render_layers(frames, mask, plan, object_masks))
+        return planned * (mask > 0).any(dim=1).to(planned).view(-1, 1, 1, 1, 1)  # no known frame: nothing to show
 
     # -- training ------------------------------------------------------------------------------
     def training_batch(
@@ -129,6 +156,9 @@ class Conditioner:
         motion: Tensor | None,  # (B,) or None when the data has no motion score
         generator: torch.Generator,
         plan: Tensor | None = None,  # (B, 6) exact motion plans, or None when the data has none
+        object_masks: Tensor | None = None,  # (B, T, H, W) the main object's masks, or None
+        frames: Tensor | None = None,  # (B, 3, T, H, W) the clip's pixels: layered references (object_mask)
+        encode=None,  # the autoencoder's encode, for the layered references
     ) -> tuple[ConditionBatch, Tensor]:
         """Draw a task per sample, noise-augment the known frames, drop conditions for CFG.
 
@@ -151,7 +181,12 @@ class Conditioner:
             plan = None  # only a planned reference reads it (and only it draws the plan dropout)
         elif plan is not None:  # a dropped plan reads as "no motion planned"
             plan = plan.float().to(latents.device) * (~drop(c.drop_plan)).float().to(latents.device)[:, None]
-        cond = ConditionBatch(concat=self.route(known, mask, plan), tokens=tokens.to(latents.device),
+        planned = None
+        if c.object_mask and all(x is not None for x in (plan, object_masks, frames, encode)):
+            px, px_masks = _loopify(frames, modes), _loopify(object_masks.float()[:, None], modes)[:, 0]
+            planned = self.layered(px, mask, plan, px_masks, encode)
+            planned = planned + aug.view(B, 1, 1, 1, 1) * torch.randn(planned.shape, generator=generator).to(planned)
+        cond = ConditionBatch(concat=self.route(known, mask, plan, planned), tokens=tokens.to(latents.device),
                               token_mask=tmask.to(latents.device), vector=vec.to(latents.device))
         cond = cond.drop_image(drop(c.drop_image)).drop_text(drop(c.drop_text))
         return cond, mask
@@ -164,6 +199,7 @@ class Conditioner:
         known_latents: list[Tensor],  # one (C, h, w) latent per conditions.frames entry
         latent_shape: tuple[int, int, int],  # (C, h, w)
         generator: torch.Generator | None = None,
+        encode=None,  # the autoencoder's encode: layered references for object_mask models
     ) -> ConditionBatch:
         """One sample's ConditionBatch (B = 1) from user conditions and encoded frames."""
         C, h, w = latent_shape
@@ -178,10 +214,42 @@ class Conditioner:
         tokens, tmask = self.encode_text([conditions.prompt])
         motion = None if conditions.motion is None else torch.tensor([conditions.motion])
         vec = self.vector(torch.tensor([conditions.fps]), motion, torch.tensor([conditions.noise_aug]))
+        if self.config.reference == "planned":
+            self.get_planner(C)  # built with its segmenter's width before the plan needs it
         plan = self.sampling_plan(conditions, tokens, tmask, motion)
+        obj = self.segment(known, mask, tokens, tmask) if plan is not None else None
+        planned = None
+        if obj is not None and encode is not None and conditions.frames:
+            planned = self._sampling_layers(conditions, num_frames, mask, plan, obj, encode, generator)
         unplanned = None if plan is None else self.route(known, mask, torch.zeros_like(plan))
-        return ConditionBatch(concat=self.route(known, mask, plan), tokens=tokens, token_mask=tmask, vector=vec,
-                              unplanned=unplanned)
+        return ConditionBatch(concat=self.route(known, mask, plan, planned), tokens=tokens, token_mask=tmask,
+                              vector=vec, unplanned=unplanned)
+
+    def _sampling_layers(self, conditions: Conditions, num_frames: int, mask: Tensor, plan: Tensor, obj: Tensor,
+                         encode, generator) -> Tensor:
+        """Encoded layered references of one sample from its known images and the segmenter's masks."""
+        H, W = conditions.frames[0].image.shape[-2:]
+        frames = torch.zeros(1, 3, num_frames, H, W)
+        for i, frame in zip(conditions.resolved_indices(num_frames), conditions.frames):
+            frames[0, :, i] = frame.image.float().cpu()
+        px = (F.interpolate(obj.float(), size=(H, W), mode="bilinear", align_corners=False) >= 0.5).float()
+        planned = self.layered(frames, mask, plan, px, encode).cpu()
+        if conditions.noise_aug > 0:
+            planned = planned + conditions.noise_aug * torch.randn(planned.shape, generator=generator)
+        return planned
+
+    def segment(self, known: Tensor, mask: Tensor, tokens: Tensor, token_mask: Tensor) -> Tensor | None:
+        """(B, T, h, w) the main object in each frame's nearest known latent, by the planner's segmenter;
+        None without ``object_mask``."""
+        if not self.config.object_mask:
+            return None
+        segmenter = self.get_planner(known.shape[1]).segmenter.to(known.device).eval()
+        B, C, T, h, w = known.shape
+        src, _ = nearest_index(mask)
+        frames = torch.gather(known, 2, src[:, None, :, None, None].expand(-1, C, -1, h, w))  # (B, C, T, h, w)
+        flat = frames.transpose(1, 2).reshape(B * T, C, h, w)
+        rep = lambda x: x.repeat_interleave(T, dim=0)  # noqa: E731
+        return segmenter.mask(flat, rep(tokens), rep(token_mask)).view(B, T, h, w)
 
     def sampling_plan(self, conditions: Conditions, tokens: Tensor, token_mask: Tensor,
                       motion: Tensor | None) -> Tensor | None:

@@ -12,6 +12,10 @@ amount with
 Classes rather than a regression: the rates span 20x, so a squared error on them is ruled by the
 fast clips and the sign of slow moves is never learned. The plan is the argmax class times the
 predicted magnitude. Trained by a ``target: "planner"`` stage on kinema world's exact plans.
+
+With ``conditioner.object_mask`` the planner also carries an
+:class:`~kinema.conditioning.segmenter.ObjectSegmenter` (which pixels the object velocity moves),
+trained in the same stage on the first frame's latent and its main-object mask.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from kinema.conditioning.segmenter import ObjectSegmenter
+
 CAMERA_AXES = 4  # pan_x, pan_y, zoom, roll
 DIRECTIONS = 8  # object sectors; class 0 = still
 MOTION_INPUT_SCALE = 100.0  # motion amounts are ~0.01 (kinema.data.motion units)
@@ -29,7 +35,7 @@ STILL_BELOW = 1e-4  # rates smaller than this are "none" / "still" in the target
 
 
 class MotionPlanner(nn.Module):
-    def __init__(self, text_dim: int, hidden: int = 256, heads: int = 8):
+    def __init__(self, text_dim: int, hidden: int = 256, heads: int = 8, latent_channels: int | None = None):
         super().__init__()
         if text_dim % heads:
             raise ValueError(f"text_dim {text_dim} is not divisible by heads {heads}")
@@ -39,6 +45,7 @@ class MotionPlanner(nn.Module):
         out = CAMERA_AXES * 3 + DIRECTIONS + 1 + CAMERA_AXES + 1
         self.mlp = nn.Sequential(nn.LayerNorm(text_dim + 2), nn.Linear(text_dim + 2, hidden), nn.GELU(),
                                  nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, out))
+        self.segmenter = None if latent_channels is None else ObjectSegmenter(latent_channels, text_dim)
 
     def forward(self, tokens: Tensor, token_mask: Tensor, motion: Tensor | None) -> dict[str, Tensor]:
         """tokens (B, L, D), token_mask (B, L) bool, motion (B,) or None -> logits and log magnitudes."""
@@ -69,15 +76,20 @@ class MotionPlanner(nn.Module):
         speed = rate[:, CAMERA_AXES] * (cls > 0).float()
         return torch.cat([camera, (speed * torch.cos(angle))[:, None], (speed * torch.sin(angle))[:, None]], 1)
 
-    def loss(self, tokens: Tensor, token_mask: Tensor, motion: Tensor | None, target: Tensor) -> Tensor:
-        """Cross-entropy on the classes + 0.1 x squared log-magnitude error where a move exists."""
+    def loss(self, tokens: Tensor, token_mask: Tensor, motion: Tensor | None, target: Tensor,
+             latent: Tensor | None = None, object_mask: Tensor | None = None) -> Tensor:
+        """Cross-entropy on the classes + 0.1 x squared log-magnitude error where a move exists
+        [+ the segmenter's loss on ``latent`` (B, C, h, w) against ``object_mask`` (B, H, W)]."""
         o = self.forward(tokens, token_mask, motion)
         camera_cls, object_cls = plan_classes(target)
         ce = F.cross_entropy(o["camera"].transpose(1, 2), camera_cls) + F.cross_entropy(o["object"], object_cls)
         mag = torch.cat([target[:, :CAMERA_AXES].abs(), target[:, CAMERA_AXES:].norm(dim=1, keepdim=True)], 1)
         moving = (mag > STILL_BELOW).float()
         err = (o["log_rate"] - mag.clamp(min=STILL_BELOW).log()) ** 2 * moving
-        return ce + 0.1 * err.sum() / moving.sum().clamp(min=1.0)
+        total = ce + 0.1 * err.sum() / moving.sum().clamp(min=1.0)
+        if self.segmenter is not None and latent is not None and object_mask is not None:
+            total = total + self.segmenter.loss(latent, tokens, token_mask, object_mask)
+        return total
 
 
 def plan_classes(plan: Tensor) -> tuple[Tensor, Tensor]:

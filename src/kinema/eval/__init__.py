@@ -32,6 +32,7 @@ from kinema.eval.frame_metrics import (
 )
 from kinema.eval.frames import as_float_video, as_uint8_video
 from kinema.eval.frechet import FeatureStats, frechet_distance, frechet_distance_features, frechet_distance_stats
+from kinema.eval.frechet_inf import frechet_distance_inf
 from kinema.eval.kid import KIDResult, kernel_distance, mmd2_unbiased
 from kinema.eval.motion_distance import METRIC_ID as MOTION_DISTANCE_ID
 from kinema.eval.motion_distance import MOTION_FEATURE_DIM, motion_distance, motion_features, motion_stats
@@ -53,7 +54,7 @@ __all__ = [
     "Tracks", "as_float_video", "as_uint8_video", "camera_motion_labels", "camera_speeds",
     "classify_camera_motion", "colour_drift", "colour_drift_curve", "compare", "direction_of",
     "dynamic_degree", "estimate_global_motion", "first_frame_fidelity", "flicker_frames", "flicker_score",
-    "frechet_distance", "frechet_distance_features", "frechet_distance_stats", "kernel_distance",
+    "frechet_distance", "frechet_distance_features", "frechet_distance_inf", "frechet_distance_stats", "kernel_distance",
     "make_protocol", "mmd2_unbiased", "motion_distance", "motion_features", "motion_smoothness",
     "motion_stats", "ms_ssim", "ms_ssim_frames", "object_trajectory", "protocol_differences", "psnr",
     "psnr_frames", "ssim", "ssim_frames", "temporal_flicker", "track_points", "warping_error",

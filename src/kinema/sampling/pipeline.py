@@ -93,7 +93,8 @@ class I2VPipeline:
                            camera=req.camera, plan=req.plan)
         gen = torch.Generator().manual_seed(req.seed)
         C, h, w = self._latent_shape(req)
-        cond = self.conditioner.sampling_batch(conds, req.frames, latents, (C, h, w), gen).to(self.device)  # 4
+        cond = self.conditioner.sampling_batch(conds, req.frames, latents, (C, h, w), gen,
+                                               encode=self._encode_video).to(self.device)  # 4
         sigmas = self._sigmas(req)
         x = self._initial_state(req, (1, C, req.frames, h, w), latents, frames, sigmas, gen)  # 5
         denoise = self._guided(req, sigmas, frames, latents, (C, h, w))  # 6
@@ -161,6 +162,10 @@ class I2VPipeline:
         for idx, img in (keyframes or {}).items():
             frames.append(KnownFrame(int(idx), _as_image(img, size, load_image)))
         return frames
+
+    def _encode_video(self, video: Tensor) -> Tensor:
+        """(B, 3, T, H, W) pixels -> (B, C, T, h, w) latents on the CPU (the conditioner's side)."""
+        return self.autoencoder.encode(video.to(self.device)).cpu()
 
     def _encode_frame(self, image: Tensor) -> Tensor:
         x = image.to(self.device)[None, :, None]  # (3, H, W) -> (1, 3, 1, H, W)
@@ -260,7 +265,7 @@ def load_pipeline(path=None, device: str = "auto", allow_unsafe: bool = False, t
     autoencoder.load_state_dict(subdict(tensors, "autoencoder"))
     conditioner = build.build_conditioner(config["conditioner"], text_encoder)
     if conditioner.config.reference == "planned":
-        conditioner.get_planner().load_state_dict(subdict(tensors, "planner"))
+        conditioner.get_planner(autoencoder.latent_channels).load_state_dict(subdict(tensors, "planner"))
     param = build.build_parameterization(config["diffusion"])
     model_id = f"{path.name}@sha256:{sha256_file(path)[:16]}"
     return I2VPipeline(backbone, param, autoencoder, conditioner, config, info, resolve_device(device), model_id)

@@ -107,7 +107,14 @@ def load_planner(planner: nn.Module, path: str | None) -> None:
 
     state = subdict(load_checkpoint(path)[0], "planner")
     if state:
-        planner.load_state_dict(state)
+        try:
+            missing, unexpected = planner.load_state_dict(state, strict=False)
+        except RuntimeError as e:  # a shape mismatch
+            raise ConfigError(f"model.path {path}: planner weights do not match ({str(e).splitlines()[1].strip()})")
+        missing = [k for k in missing if not k.startswith("segmenter.")]  # a new segmenter starts fresh
+        if missing or unexpected:
+            raise ConfigError(f"model.path {path}: planner weights do not match "
+                              f"({len(missing)} missing, {len(unexpected)} unexpected, e.g. {(missing or unexpected)[0]})")
 
 
 ADDABLE_OPTIONS = ("pooled_text",)  # backbone options a fine-tune may switch on over a trained model
@@ -157,7 +164,7 @@ def build_components(config: TrainConfig, text_encoder=None) -> Components:
     if config.model.path:
         load_pretrained_backbone(backbone, config.model.path)
     if config.conditioner.reference == "planned":
-        load_planner(conditioner.get_planner(), config.model.path)
+        load_planner(conditioner.get_planner(autoencoder.latent_channels), config.model.path)
     diffusion = to_dict(config.diffusion)
     param = build.build_parameterization(diffusion)
     model_config = {

@@ -18,7 +18,7 @@ from kinema.train.config import DataSpec
 
 def build_dataset(spec: DataSpec, size: tuple[int, int], frames: int, seed: int, split: str = "train",
                   world: dict[str, Any] | None = None) -> Dataset:
-    """The map-style dataset for a stage. Items: dict(video (3,T,H,W) in [-1,1], caption, fps, motion[, plan]).
+    """The map-style dataset for a stage. Items: dict(video (3,T,H,W) in [-1,1], caption, fps, motion[, plan, plan_mask]).
 
     ``world``: a stage's kinema-world overrides, merged over ``spec.world``.
     """
@@ -82,8 +82,14 @@ def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
         "caption": [str(it.get("caption", "")) for it in items],
         "fps": torch.tensor([float(it.get("fps", 8.0)) for it in items]),
         "motion": torch.tensor(motion) if has_motion else None,
-        "plan": torch.stack([it["plan"] for it in items]) if all("plan" in it for it in items) else None,  # (B, 6)
+        "plan": _stacked(items, "plan"),  # (B, 6)
+        "plan_mask": _stacked(items, "plan_mask"),  # (B, T, H, W) bool
     }
+
+
+def _stacked(items: list[dict[str, Any]], key: str) -> torch.Tensor | None:
+    """The items' ``key`` tensors stacked, or None when some item lacks it."""
+    return torch.stack([it[key] for it in items]) if all(key in it for it in items) else None
 
 
 def batch_iterator(dataset: Dataset, batch_size: int, seed: int, start_step: int, rank: int = 0, world: int = 1,

@@ -72,7 +72,7 @@ class Trainer:
         self.denoiser = Denoiser(self.c.backbone, self.c.param)
         self.planner = None  # the motion planner of conditioner.reference="planned"
         if config.conditioner.reference == "planned":
-            self.planner = self.c.conditioner.get_planner().to(self.device)
+            self.planner = self.c.conditioner.get_planner(self.c.autoencoder.latent_channels).to(self.device)
         self.loss_fn = self._build_loss()
         self.ema = EMA(self.c.backbone, config.ema_decay)
         self.state = TrainState()
@@ -236,24 +236,32 @@ class Trainer:
         motion = batch["motion"].to(self.device) if batch["motion"] is not None else None
         plan = batch.get("plan")
         plan = plan.to(self.device) if plan is not None else None
+        objects = batch.get("plan_mask")  # (B, T, H, W) the main object's masks (kinema world)
+        objects = objects.to(self.device) if objects is not None else None
         if stage.target == "planner":
-            return self._planner_loss(stage, batch["caption"], motion, plan)
+            return self._planner_loss(stage, batch["caption"], motion, plan, video, objects)
         with torch.no_grad():
             latents = self.c.autoencoder.encode(video)  # (B, C, T, h, w)
         cond, _ = self.c.conditioner.training_batch(latents, batch["caption"], batch["fps"].to(self.device), motion,
-                                                    gen, plan=plan)
+                                                    gen, plan=plan, object_masks=objects, frames=video,
+                                                    encode=self.c.autoencoder.encode)
         image_mode = stage.image_prob > 0 and torch.rand((), generator=gen).item() < stage.image_prob
         kw = {"image_mode": True} if image_mode else {}
         per_sample, sigma = self.loss_fn(self.denoiser, latents, cond, gen, **kw)
         bins.add(per_sample.detach(), sigma.detach())
         return per_sample.mean()
 
-    def _planner_loss(self, stage: StageSpec, captions: list[str], motion, plan) -> torch.Tensor:
+    def _planner_loss(self, stage: StageSpec, captions: list[str], motion, plan, video, objects) -> torch.Tensor:
         if plan is None:
             raise ConfigError(f"stage {stage.name!r}: target 'planner' needs data with motion plans "
                               f"(data.source='world')")
         tokens, mask = self.c.conditioner.encode_text(captions)
-        return self.planner.loss(tokens.to(self.device), mask.to(self.device), motion, plan)
+        latent = target = None
+        if self.planner.segmenter is not None and objects is not None:  # the segmenter learns frame 0's object
+            with torch.no_grad():
+                latent = self.c.autoencoder.encode(video[:, :, :1])[:, :, 0]  # (B, C, h, w)
+            target = objects[:, 0]
+        return self.planner.loss(tokens.to(self.device), mask.to(self.device), motion, plan, latent, target)
 
     def _build_loss(self):
         from kinema.diffusion import DiffusionLoss, get_density

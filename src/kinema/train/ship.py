@@ -20,8 +20,8 @@ from kinema.errors import InputError, KinemaError
 
 # bench world figures copied into the model (issue 4's targets are on the first six)
 BENCH_KEYS = ("first_frame_psnr", "first_frame_ssim", "direction_accuracy", "n_moving", "camera_accuracy",
-              "n_camera", "fd_world", "warping_error_ratio", "flicker_ratio", "seconds_per_clip", "peak_rss_mib",
-              "n_videos", "seeds_per_clip")
+              "n_camera", "fd_world", "fd_world_inf", "warping_error_ratio", "flicker_ratio", "seconds_per_clip",
+              "peak_rss_mib", "n_videos", "seeds_per_clip")
 
 
 def bench_summary(report_path: str | Path) -> dict:
@@ -35,6 +35,8 @@ def bench_summary(report_path: str | Path) -> dict:
     out = {k: model[k] for k in BENCH_KEYS if k in model}
     out["fd_world_static"] = gens.get("static", {}).get("fd_world")
     out["fd_world_gt"] = gens.get("gt", {}).get("fd_world")
+    out["fd_world_inf_static"] = gens.get("static", {}).get("fd_world_inf")
+    out["fd_world_inf_gt"] = gens.get("gt", {}).get("fd_world_inf")
     out["bench"] = report.get("bench")
     out["report"] = str(report_path)
     return out

@@ -3,7 +3,7 @@
 ``WorldDataset(config, split, length)[i]`` renders clip ``clip_seed(split, i, base_seed)``, so an
 item is the same in any DataLoader worker and in any order. Items follow the keys of
 ``kinema.data.real.VideoClipDataset`` (video, caption, fps, motion, cond_mask, index), the clip's
-motion plan (:func:`~kinema.data.world.plan.clip_plan`), plus the
+motion plan (:func:`~kinema.data.world.plan.clip_plan`) and its object's masks (``plan_mask``), plus the
 ground-truth fields requested in ``fields``; per-object fields are padded to
 ``config.max_objects`` with ``object_valid`` marking real objects, so the default collate works.
 """
@@ -36,6 +36,13 @@ def _padded(arr: np.ndarray, n: int) -> torch.Tensor:
     return torch.from_numpy(out)
 
 
+def main_object_masks(clip: Clip) -> np.ndarray:
+    """(T, H, W) bool: where the main object (the one a plan's object velocity moves) shows."""
+    if clip.objects:
+        return np.ascontiguousarray(clip.objects[0].mask)
+    return np.zeros(clip.frames.shape[:3], bool)
+
+
 def clip_item(clip: Clip, max_objects: int, fields: tuple[str, ...] = ()) -> dict:
     """A Clip as a training item (torch tensors, fixed shapes)."""
     t = clip.num_frames
@@ -45,6 +52,7 @@ def clip_item(clip: Clip, max_objects: int, fields: tuple[str, ...] = ()) -> dic
             "fps": torch.tensor(clip.fps, dtype=torch.float32),
             "motion": torch.tensor(clip.motion_amount, dtype=torch.float32),
             "plan": torch.from_numpy(clip_plan(clip)),  # (6,) exact camera + main-object rates
+            "plan_mask": torch.from_numpy(main_object_masks(clip)),  # (T, H, W) bool: pixels of the plan's object
             "cond_mask": cond, "seed": clip.seed}
     n = len(clip.objects)
     item["object_valid"] = torch.arange(max_objects) < n
