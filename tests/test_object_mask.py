@@ -5,7 +5,7 @@ import torch.nn.functional as F
 import torch
 
 from kinema.conditioning import Conditioner, ConditionerConfig, Conditions, KnownFrame
-from kinema.conditioning.plan import PLAN_FIELDS, warp_references
+from kinema.conditioning.plan import warp_references
 from kinema.conditioning.planner import MotionPlanner
 from kinema.conditioning.segmenter import ObjectSegmenter
 from kinema.errors import ConfigError
@@ -21,16 +21,6 @@ class ColourText:
         for i, p in enumerate(prompts):
             toks[i, 0, 0 if "red" in p else 1] = 1.0
         return toks, torch.ones(len(prompts), 4, dtype=torch.bool)
-
-
-def _plan(**rates) -> torch.Tensor:
-    return torch.tensor([[float(rates.get(k, 0.0)) for k in PLAN_FIELDS]])
-
-
-def _known_first(T: int) -> torch.Tensor:
-    mask = torch.zeros(1, T)
-    mask[0, 0] = 1.0
-    return mask
 
 
 def test_segmenter_learns_which_object_the_prompt_names():
@@ -114,13 +104,14 @@ def test_layered_render_matches_kinema_world_frames_better_than_shifting_the_fra
     video = video_tensor(clip.frames)[None]  # (1, 3, T, H, W)
     masks = torch.from_numpy(main_object_masks(clip)).float()[None]  # (1, T, H, W)
     plan = torch.from_numpy(clip_plan(clip))[None]
-    layered = render_layers(video, _known_first(12), plan, masks)
-    whole = warp_references(video[:, :, :1].expand(-1, -1, 12, -1, -1), _known_first(12), plan)[:, 3:]
+    first = (torch.arange(12) == 0).float()[None]  # (1, T): frame 0 is known
+    layered = render_layers(video, first, plan, masks)
+    whole = warp_references(video[:, :, :1].expand(-1, -1, 12, -1, -1), first, plan)[:, 3:]
     inner = torch.zeros(1, 1, 12, 64, 64)
     inner[..., 8:-8, 8:-8] = 1.0
     mse = lambda a: float((((a - video) ** 2) * inner).sum() / inner.sum())  # noqa: E731
     assert mse(layered) < 0.6 * mse(whole)
-    still = render_layers(video, _known_first(12), torch.zeros(1, 6), masks)
+    still = render_layers(video, first, torch.zeros(1, 6), masks)
     torch.testing.assert_close(still, video[:, :, :1].expand_as(still), atol=1e-5, rtol=0)
 
 
