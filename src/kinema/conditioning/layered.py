@@ -21,12 +21,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from kinema.conditioning.plan import nearest_index, source_grids
+from kinema.conditioning.plan import nearest_index, source_grids, warp_frames
+from kinema.conditioning.planner import STILL_BELOW
 
-STILL_BELOW = 1e-4  # object rates below this are "still" (planner.py)
 INPAINT_RADIUS = 3  # pixels around the hole Telea's method reads
 
 
@@ -54,28 +53,18 @@ def render_layers(frames: Tensor, mask: Tensor, plan: Tensor, object_masks: Tens
     moving = (plan[:, 4:].norm(dim=1) > STILL_BELOW).to(frames.dtype)  # (B,)
     image = torch.stack([frames[b, :, src[b]] for b in range(B)])  # (B, 3, T, H, W)
     obj = torch.stack([object_masks[b, src[b]] for b in range(B)])[:, None] * moving.view(B, 1, 1, 1, 1)
-    plates = _plates(frames, obj[:, 0], src, moving)
+    plates = _plates(image, obj[:, 0], src, moving)
     camera, shift = source_grids(plan.to(frames), n, H, W)
-    warp = lambda x, grid: _warp(x, grid, B, T)  # noqa: E731
-    return warp(plates, camera) * (1.0 - warp(obj, shift)) + warp(image * obj, shift)
+    return warp_frames(plates, camera) * (1.0 - warp_frames(obj, shift)) + warp_frames(image * obj, shift)
 
 
-def _plates(frames: Tensor, obj: Tensor, src: Tensor, moving: Tensor) -> Tensor:
-    """(B, 3, T, H, W): each frame's source frame, inpainted once per (sample, source) where it moves."""
-    out = torch.stack([frames[b, :, src[b]] for b in range(frames.shape[0])])
-    for b in range(frames.shape[0]):
+def _plates(image: Tensor, obj: Tensor, src: Tensor, moving: Tensor) -> Tensor:
+    """(B, 3, T, H, W) source frames -> plates, inpainted once per (sample, source frame) that moves."""
+    out = image.clone()
+    for b in range(image.shape[0]):
         if not moving[b]:
             continue
         for s in src[b].unique().tolist():
             at = (src[b] == s).nonzero()[:, 0]
-            plate = clean_plate(frames[b, :, s], obj[b, at[0]])
-            out[b][:, at] = plate[:, None]
+            out[b][:, at] = clean_plate(image[b, :, at[0]], obj[b, at[0]])[:, None]
     return out
-
-
-def _warp(x: Tensor, grid: Tensor, B: int, T: int) -> Tensor:
-    """(B, C, T, H, W) read through grid_sample grids (B*T, H, W, 2); outside = 0."""
-    C, H, W = x.shape[1], x.shape[-2], x.shape[-1]
-    flat = x.transpose(1, 2).reshape(B * T, C, H, W)
-    out = F.grid_sample(flat, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    return out.view(B, T, C, H, W).transpose(1, 2)

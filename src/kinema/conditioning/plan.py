@@ -109,10 +109,12 @@ def warp_references(reference: Tensor, mask: Tensor, plan: Tensor | None) -> Ten
     src, _ = nearest_index(mask)
     n = torch.arange(T, device=mask.device)[None] - src  # (B, T)
     camera, shift = source_grids(plan.to(reference.device, reference.dtype), n, h, w)
-    flat = reference.transpose(1, 2).reshape(B * T, C, h, w)
+    return torch.cat([warp_frames(reference, camera), warp_frames(reference, shift)], dim=1)
 
-    def warp(grid: Tensor) -> Tensor:
-        out = F.grid_sample(flat, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-        return out.view(B, T, C, h, w).transpose(1, 2)
 
-    return torch.cat([warp(camera), warp(shift)], dim=1)
+def warp_frames(x: Tensor, grid: Tensor) -> Tensor:
+    """(B, C, T, h, w) read through :func:`source_grids`' (B*T, h, w, 2) grids; outside the frame = 0."""
+    B, C, T, h, w = x.shape
+    flat = x.transpose(1, 2).reshape(B * T, C, h, w)
+    out = F.grid_sample(flat, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return out.view(B, T, C, h, w).transpose(1, 2)

@@ -13,17 +13,16 @@ few percent of the frame, and cross-entropy alone leaves them under-confident).
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from kinema.conditioning.pooling import attention_pool
 
 
 class ObjectSegmenter(nn.Module):
     def __init__(self, latent_channels: int, text_dim: int, width: int = 64, depth: int = 4, heads: int = 8):
         super().__init__()
-        self.heads = heads
         self.pool_query = nn.Parameter(torch.randn(heads, text_dim // heads) * 0.02)
         self.pool_key = nn.Linear(text_dim, text_dim)
         self.inp = nn.Conv2d(latent_channels, width, 3, padding=1)
@@ -45,17 +44,13 @@ class ObjectSegmenter(nn.Module):
         return self.out(F.gelu(x))[:, 0]
 
     def pool(self, tokens: Tensor, token_mask: Tensor) -> Tensor:
-        """(B, L, D) tokens -> (B, D): one learned query per head, scores scaled by sqrt(d) (planner.py)."""
-        B, L, D = tokens.shape
-        k = self.pool_key(tokens.float()).view(B, L, self.heads, D // self.heads)
-        score = torch.einsum("blhd,hd->bhl", k, self.pool_query) * math.sqrt(D // self.heads)
-        score = score.masked_fill(~token_mask[:, None, :], -1e9)
-        pooled = torch.einsum("bhl,blhd->bhd", score.softmax(-1), k).reshape(B, D)
-        return pooled * token_mask.any(dim=1, keepdim=True)  # no real token -> nothing pooled
+        """(B, L, D) tokens -> (B, D): one learned query per head (:func:`attention_pool`)."""
+        return attention_pool(self.pool_key(tokens.float()), self.pool_query, token_mask)
 
     @torch.no_grad()
     def mask(self, latent: Tensor, tokens: Tensor, token_mask: Tensor, threshold: float = 0.25) -> Tensor:
-        """(B, h, w) object probability, zero where below ``threshold`` (no faint copies of the scene)."""
+        """(B, h, w) object probability, zero where below ``threshold`` (faint pixels do not widen the mask
+        when it is upsampled to the image)."""
         p = self.forward(latent, tokens, token_mask).sigmoid()
         return p * (p >= threshold)
 
