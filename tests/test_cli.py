@@ -37,6 +37,13 @@ def test_animate_writes_video_with_provenance_and_same_seed_same_video(capsys, t
     assert json.loads((tmp_path / "a.gif.json").read_text()) == meta
 
 
+def test_animate_mask_on_a_model_without_segmenter_is_one_line(capsys, tmp_path, tiny_model, image):
+    code, _, err = _run(capsys, "animate", image, "-o", tmp_path / "a.gif", "--model", tiny_model,
+                        "--steps", 2, "--mask", image)
+    assert code != 0 and "object_mask" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "a.gif").exists()
+
+
 @pytest.mark.parametrize("modes", [
     ["--loop"], ["--last-frame", "IMG"], ["--sampler", "heun", "--guidance", "2", "--image-guidance", "1.5"],
     ["--noise-prior", "lowfreq", "--sampler", "dpmpp_2m"], ["--sampler", "ddim", "--noise-aug", "0.05"],

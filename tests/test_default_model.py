@@ -87,3 +87,17 @@ def test_the_shipped_planner_reads_camera_and_direction_words(pipe):
     assert plan("", camera="zoom_in:0.02")[:4].tolist() == pytest.approx([0.0, 0.0, 0.04, 0.0])  # named move wins
     out = pipe(_photo("RGB", (64, 64)), "a red circle", camera="tilt_up", **FAST)
     assert out.params["request"]["camera"] == "tilt_up"
+
+
+def test_motion_brush_mask_from_a_file_or_an_array(pipe, tmp_path):
+    painted = np.zeros((90, 120), np.uint8)
+    painted[30:60, 40:80] = 255  # a third of the height, a third of the width
+    Image.fromarray(painted).save(tmp_path / "mask.png")
+    image = _photo("RGB", (120, 90))
+    from_file = pipe(image, "the block moves to the left", object_mask=tmp_path / "mask.png", **FAST)
+    from_array = pipe(image, "the block moves to the left", object_mask=painted > 0, **FAST)
+    assert from_file.params["object_mask"] == from_array.params["object_mask"] > 0.05  # resize-cropped alike
+    with pytest.raises(ConfigError, match="no object pixel"):
+        pipe(image, "", object_mask=np.zeros((90, 120)), **FAST)
+    with pytest.raises(ConfigError, match="needs|give an image"):
+        pipe(None, "a block", object_mask=painted, **FAST)

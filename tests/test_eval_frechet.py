@@ -128,3 +128,26 @@ def test_fd_inf_removes_most_of_the_small_sample_bias():
     same = [frechet_distance_inf(reference, rng.standard_normal((160, d)), seed=k) for k in range(4)]
     assert abs(np.mean(same)) < 0.35 * np.mean(errors_raw)  # real vs real scores about 0
     assert frechet_distance_inf(reference, reference[:8]) is None  # too few samples to extrapolate
+
+
+def test_fd_inf_groups_samples_of_one_condition():
+    """Two samples per condition that share most of their variation (a benchmark's seeds of one clip)
+    are not independent: a line in 1 / N_samples stays biased, one in 1 / N_conditions does not."""
+    from kinema.eval import frechet_distance_inf
+
+    rng = np.random.default_rng(0)
+    d, n, seeds = 16, 160, 2
+    reference = rng.standard_normal((20000, d))
+    mu, s = np.full(d, 0.25), np.full(d, 1.3)
+    true_fd = float(mu @ mu + np.sum(1 + s ** 2 - 2 * s))
+    groups = np.repeat(np.arange(n), seeds)
+    errors_flat, errors_grouped = [], []
+    for k in range(4):
+        shared, own = rng.standard_normal((n, 1, d)), rng.standard_normal((n, seeds, d))
+        x = (mu + s * (np.sqrt(0.95) * shared + np.sqrt(0.05) * own)).reshape(n * seeds, d)  # still N(mu, s^2)
+        errors_flat.append(frechet_distance_inf(reference, x, seed=k) - true_fd)
+        errors_grouped.append(frechet_distance_inf(reference, x, groups=groups, seed=k) - true_fd)
+    assert np.mean(errors_flat) > 0.05 * true_fd
+    assert abs(np.mean(errors_grouped)) < 0.4 * np.mean(errors_flat)
+    with pytest.raises(ValueError, match="one group id per sample"):
+        frechet_distance_inf(reference, x, groups=groups[:10])

@@ -48,6 +48,20 @@ def test_segmenter_learns_which_object_the_prompt_names():
     assert iou > 0.9
 
 
+def test_an_unsure_segmenter_still_keeps_its_most_likely_region(monkeypatch):
+    """A tiny object's latent pixels are only partly covered: a peak below 0.5 is scaled to 1, so the
+    object's region survives the sampler's 0.5 threshold; a confident map is only floored."""
+    seg = ObjectSegmenter(latent_channels=2, text_dim=16, width=16)
+    p = torch.full((2, 8, 8), 0.05)
+    p[:, 3:5, 3:5] = 0.4  # unsure object
+    p[1, 3, 3] = 0.9  # sample 1 is confident at one pixel
+    monkeypatch.setattr(seg, "forward", lambda *a: torch.logit(p))
+    tokens, tmask = ColourText().encode(["a", "b"])
+    m = seg.mask(torch.zeros(2, 2, 8, 8), tokens, tmask)
+    assert torch.equal(m[0] >= 0.5, p[0] >= 0.4)  # the unsure region kept, the rest dropped
+    assert torch.allclose(m[1], p[1] * (p[1] >= 0.25))  # confident: unchanged above the floor
+
+
 def test_object_mask_conditioner_trains_and_samples_with_the_segmenter():
     C, T = 2, 4
     with pytest.raises(ConfigError, match="object_mask"):
@@ -149,3 +163,32 @@ def test_layered_references_in_training_and_sampling():
     assert sample.concat.shape == (1, 3 * C + 1, T, 4, 4)
     t2v = cond.sampling_batch(Conditions(prompt="red", plan=tuple(plan[0].tolist())), T, [], (C, 4, 4), encode=encode)
     assert t2v.concat.abs().sum() == 0  # no known frame: nothing to render
+
+
+def test_a_user_mask_picks_the_object_the_plan_moves():
+    """Motion brush: with ``object_mask`` the layered reference moves exactly the painted pixels
+    (the segmenter is not asked), and a model without a segmenter refuses the mask."""
+    from kinema.conditioning.layered import render_layers
+
+    C, T, H = 2, 4, 16
+    cond = Conditioner(ConditionerConfig(text_encoder="null:16", reference="planned", object_mask=True,
+                                         noise_aug_prob=0.0), text_encoder=ColourText())
+    encode = lambda v: F.avg_pool3d(v[:, :C], (1, 4, 4))  # noqa: E731
+    image = torch.rand(3, H, H) * 2 - 1
+    painted = torch.zeros(H, H, dtype=torch.bool)
+    painted[2:6, 9:13] = True
+    plan = (0.0, 0.0, 0.0, 0.0, -0.2, 0.1)
+    sample = cond.sampling_batch(Conditions(frames=[KnownFrame(0, image)], prompt="red", plan=plan, object_mask=painted),
+                                 T, [encode(image[None, :, None])[0, :, 0]], (C, 4, 4), encode=encode)
+    frames = torch.zeros(1, 3, T, H, H)
+    frames[0, :, 0] = image
+    known = torch.zeros(1, T)
+    known[0, 0] = 1.0
+    want = encode(render_layers(frames, known, torch.tensor([plan]), painted.float().expand(1, T, H, H)))
+    torch.testing.assert_close(sample.concat[:, 2 * C + 1:], want)
+    plain = Conditioner(ConditionerConfig(text_encoder="null:16", reference="planned"), text_encoder=ColourText())
+    with pytest.raises(ConfigError, match="object_mask: this model has no object-masked"):
+        plain.sampling_batch(Conditions(frames=[KnownFrame(0, image)], prompt="red", object_mask=painted), T,
+                             [encode(image[None, :, None])[0, :, 0]], (C, 4, 4), encode=encode)
+    with pytest.raises(ConfigError, match="no object pixel"):
+        Conditions(frames=[KnownFrame(0, image)], object_mask=torch.zeros(H, H, dtype=torch.bool))

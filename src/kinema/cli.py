@@ -81,6 +81,9 @@ def _add_animate(sub) -> None:
                    help="camera move over the planned one: static, pan_left, pan_right, tilt_up, tilt_down, zoom_in, "
                         "zoom_out, roll_cw, roll_ccw; combine with +, speed after a colon (zoom_in+pan_left:0.02); "
                         "models with a motion planner only")
+    a.add_argument("--mask", "--object-mask", dest="mask", default=None,
+                   help="motion brush: an image of the input's size, white where the object to move is "
+                        "(models with an object segmenter; default: the segmenter finds the prompt's object)")
     a.add_argument("--no-replace-known", dest="replace_known", action="store_false",
                    help="condition on the known frames by concatenation only (no latent replacement)")
     a.add_argument("--seed", type=int, default=0)
@@ -192,7 +195,7 @@ def cmd_animate(args) -> int:
         guidance=args.guidance, image_guidance=args.image_guidance, plan_guidance=args.plan_guidance,
         guidance_ramp=_parse_pair(args.guidance_ramp),
         noise_prior=args.noise_prior, noise_aug=args.noise_aug, motion=args.motion, camera=args.camera,
-        seed=args.seed, replace_known=args.replace_known)
+        seed=args.seed, replace_known=args.replace_known, object_mask=args.mask)
     out = result.save(args.output, fmt=args.format)
     print(f"wrote {out} ({result.frames.shape[0]} frames, {result.params['seconds']}s)")
     return EXIT_OK

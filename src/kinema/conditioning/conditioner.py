@@ -214,6 +214,9 @@ class Conditioner:
         tokens, tmask = self.encode_text([conditions.prompt])
         motion = None if conditions.motion is None else torch.tensor([conditions.motion])
         vec = self.vector(torch.tensor([conditions.fps]), motion, torch.tensor([conditions.noise_aug]))
+        if conditions.object_mask is not None and not self.config.object_mask:
+            raise ConfigError("object_mask: this model has no object-masked motion plan "
+                              "(it was trained without conditioner.object_mask)")
         if self.config.reference == "planned":
             self.get_planner(C)  # built with its segmenter's width before the plan needs it
         plan = self.sampling_plan(conditions, tokens, tmask, motion)
@@ -230,9 +233,15 @@ class Conditioner:
         """Encoded layered references of one sample from its known images and the segmenter's masks."""
         H, W = conditions.frames[0].image.shape[-2:]
         frames = torch.zeros(1, 3, num_frames, H, W)
-        for i, frame in zip(conditions.resolved_indices(num_frames), conditions.frames):
+        indices = conditions.resolved_indices(num_frames)
+        for i, frame in zip(indices, conditions.frames):
             frames[0, :, i] = frame.image.float().cpu()
         px = (F.interpolate(obj.float(), size=(H, W), mode="bilinear", align_corners=False) >= 0.5).float()
+        if conditions.object_mask is not None:  # the user's mask replaces the segmenter's on frames[0]'s frames
+            if tuple(conditions.object_mask.shape) != (H, W):
+                raise ConfigError(f"object_mask is {tuple(conditions.object_mask.shape)}, the frames are {(H, W)}")
+            src, _ = nearest_index(mask)
+            px[0, src[0].cpu() == indices[0]] = conditions.object_mask.float().cpu()
         planned = self.layered(frames, mask, plan, px, encode).cpu()
         if conditions.noise_aug > 0:
             planned = planned + conditions.noise_aug * torch.randn(planned.shape, generator=generator)

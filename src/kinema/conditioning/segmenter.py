@@ -48,10 +48,18 @@ class ObjectSegmenter(nn.Module):
         return attention_pool(self.pool_key(tokens.float()), self.pool_query, token_mask)
 
     @torch.no_grad()
-    def mask(self, latent: Tensor, tokens: Tensor, token_mask: Tensor, threshold: float = 0.25) -> Tensor:
+    def mask(self, latent: Tensor, tokens: Tensor, token_mask: Tensor, threshold: float = 0.25,
+             confident: float = 0.5) -> Tensor:
         """(B, h, w) object probability, zero where below ``threshold`` (faint pixels do not widen the mask
-        when it is upsampled to the image)."""
+        when it is upsampled to the image).
+
+        The prompt names an object, so a map whose peak stays below ``confident`` (a tiny object, whose
+        latent pixels it only partly covers) is scaled so that its peak is 1: the most likely region is
+        kept instead of an empty mask, which would leave the object in place.
+        """
         p = self.forward(latent, tokens, token_mask).sigmoid()
+        peak = p.amax(dim=(1, 2), keepdim=True)  # (B, 1, 1)
+        p = torch.where(peak < confident, p / peak.clamp(min=1e-6), p)
         return p * (p >= threshold)
 
     def loss(self, latent: Tensor, tokens: Tensor, token_mask: Tensor, target: Tensor) -> Tensor:

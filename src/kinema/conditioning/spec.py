@@ -43,6 +43,7 @@ class Conditions:
     noise_aug: float = 0.0  # noise level added to the known frames (SVD's augmentation)
     plan: tuple[float, ...] | None = None  # a motion plan (kinema.conditioning.plan.PLAN_FIELDS); None = planned
     camera: str | None = None  # a camera move ("pan_left", "zoom_in+roll_cw:0.02") over the plan's own
+    object_mask: Tensor | None = None  # (H, W) bool: the main object in frames[0]'s image (a motion brush)
 
     def __post_init__(self) -> None:
         check_range("fps", self.fps, 1.0, 120.0)
@@ -60,6 +61,9 @@ class Conditions:
                 camera_rates(self.camera)
             except ValueError as e:
                 raise ConfigError(f"camera: {e}") from None
+        if self.object_mask is not None and (self.object_mask.dim() != 2 or not self.object_mask.any()):
+            raise ConfigError(f"object_mask must be a non-empty (H, W) mask, got shape {tuple(self.object_mask.shape)}"
+                              + ("" if self.object_mask.dim() != 2 else " with no object pixel"))
         check_range("noise_aug", self.noise_aug, 0.0, 10.0)
         if self.motion is not None:
             check_range("motion", self.motion, 0.0, 10.0)

@@ -84,13 +84,15 @@ class I2VPipeline:
 
     @torch.no_grad()
     def __call__(self, image=None, prompt: str = "", *, last_frame=None, keyframes: dict[int, Any] | None = None,
-                 callback: Callable | None = None, **options) -> VideoResult:
+                 object_mask=None, callback: Callable | None = None, **options) -> VideoResult:
+        """``object_mask``: the object to move in ``image`` (a motion brush: white on black, a path, PIL
+        image, or (H, W) array/tensor, cropped and resized like the image); default: the model's segmenter."""
         t0 = time.perf_counter()
         req = self._resolve(GenerationRequest(prompt=prompt, **options))  # 1
         frames = self._known_frames(req, image, last_frame, keyframes)  # 2
         latents = [self._encode_frame(f.image) for f in frames]  # 3
         conds = Conditions(frames=frames, prompt=req.prompt, fps=req.fps, motion=req.motion, noise_aug=req.noise_aug,
-                           camera=req.camera, plan=req.plan)
+                           camera=req.camera, plan=req.plan, object_mask=self._object_mask(object_mask, image, req))
         gen = torch.Generator().manual_seed(req.seed)
         C, h, w = self._latent_shape(req)
         cond = self.conditioner.sampling_batch(conds, req.frames, latents, (C, h, w), gen,
@@ -100,7 +102,7 @@ class I2VPipeline:
         denoise = self._guided(req, sigmas, frames, latents, (C, h, w))  # 6
         x0 = self._sample(req, denoise, x, sigmas, cond, gen, callback)  # 7
         video = self._decode(x0)  # 8
-        params = self._provenance(req, frames, time.perf_counter() - t0)
+        params = self._provenance(req, frames, conds, time.perf_counter() - t0)
         return VideoResult(frames=video, fps=req.fps, params=params)
 
     # ---- 1. request ----------------------------------------------------------------------------
@@ -162,6 +164,16 @@ class I2VPipeline:
         for idx, img in (keyframes or {}).items():
             frames.append(KnownFrame(int(idx), _as_image(img, size, load_image)))
         return frames
+
+    @staticmethod
+    def _object_mask(value, image, req) -> Tensor | None:
+        from kinema.video import load_image
+
+        if value is None:
+            return None
+        if image is None:
+            raise ConfigError("object_mask marks the object to move in the input image: give an image")
+        return _as_mask(value, tuple(req.size), load_image)
 
     def _encode_video(self, video: Tensor) -> Tensor:
         """(B, 3, T, H, W) pixels -> (B, C, T, h, w) latents on the CPU (the conditioner's side)."""
@@ -227,11 +239,12 @@ class I2VPipeline:
         video = video[0].clamp(-1, 1).permute(1, 2, 3, 0)  # (3, T, H, W) -> (T, H, W, 3)
         return ((video + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
 
-    def _provenance(self, req, frames, seconds) -> dict[str, Any]:
+    def _provenance(self, req, frames, conds, seconds) -> dict[str, Any]:
         r = asdict(req)
         r["size"] = list(req.size)
         return {"kinema_version": __version__, "model": self.model_id, "request": r,
                 "known_frames": [{"index": f.index, "strength": f.strength} for f in frames],
+                "object_mask": None if conds.object_mask is None else round(float(conds.object_mask.float().mean()), 4),
                 "parameterization": self.model_config["diffusion"]["parameterization"],
                 "seconds": round(seconds, 3)}
 
@@ -247,6 +260,28 @@ def _as_image(value, size, load_image) -> Tensor:
         return torch.nn.functional.interpolate(value[None].float(), size=(size[1], size[0]), mode="bilinear",
                                                align_corners=False, antialias=True)[0]
     return load_image(value, size=size)
+
+
+def _as_mask(value, size, load_image) -> Tensor:
+    """A motion-brush mask as (H, W) bool at ``size`` (W, H): white (> mid-grey) marks the object.
+
+    Resized as an image of the same kind is (:func:`_as_image`): a tensor is stretched, a file,
+    PIL image or numpy array is centre-cropped to the aspect and resized, like a photo.
+    """
+    if isinstance(value, np.ndarray):
+        from PIL import Image
+
+        if value.ndim != 2:
+            raise ConfigError(f"object_mask array must be (H, W), got {value.shape}")
+        value = Image.fromarray(np.where(value > 0.5 * max(float(value.max()), 1e-6), 255, 0).astype(np.uint8))
+    if isinstance(value, Tensor):
+        if value.dim() != 2:
+            raise ConfigError(f"object_mask tensor must be (H, W), got {tuple(value.shape)}")
+        m = value.float() / max(float(value.max()), 1e-6)  # bool, 0..1 or 0..255 alike
+        m = torch.nn.functional.interpolate(m[None, None], size=(size[1], size[0]), mode="bilinear",
+                                            align_corners=False, antialias=True)[0, 0]
+        return m >= 0.5
+    return load_image(value, size=size).mean(dim=0) > 0.0  # [-1, 1] grey > 0 = brighter than mid-grey
 
 
 def load_pipeline(path=None, device: str = "auto", allow_unsafe: bool = False, text_encoder=None) -> I2VPipeline:
