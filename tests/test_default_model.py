@@ -101,3 +101,14 @@ def test_motion_brush_mask_from_a_file_or_an_array(pipe, tmp_path):
         pipe(image, "", object_mask=np.zeros((90, 120)), **FAST)
     with pytest.raises(ConfigError, match="needs|give an image"):
         pipe(None, "a block", object_mask=painted, **FAST)
+
+
+def test_bench_exact_mask_oracle_is_the_motion_brush_with_the_true_mask(pipe):
+    from kinema.bench.generators import ModelGenerator, first_frame_tensor
+    from kinema.data.world import clip_seed, generate_clip, world_preset
+
+    clip = generate_clip(world_preset("default", size=(64, 64), frames=4, fps=8.0), clip_seed("test", 0, 0), "test")
+    oracle = ModelGenerator(pipe, {"steps": 1}, exact_mask=True)(clip, seed=0)
+    brushed = pipe(first_frame_tensor(clip), clip.caption, motion=float(clip.motion_amount), frames=4, size=(64, 64),
+                   steps=1, object_mask=clip.objects[0].mask[0])
+    assert np.array_equal(oracle, brushed.frames)

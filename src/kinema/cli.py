@@ -153,6 +153,9 @@ def _add_bench(sub) -> None:
     w.add_argument("--plan-guidance", type=float, default=None, help="default: the model's")
     w.add_argument("--exact-plan", action="store_true",
                    help="oracle ablation: give a planned model each clip's exact motion plan, not its planner's")
+    w.add_argument("--exact-mask", action="store_true",
+                   help="oracle ablation: give an object-mask model each clip's exact frame-0 object mask, "
+                        "not its segmenter's")
     w.add_argument("--device", default="auto")
     w.add_argument("--out", required=True, help="folder for report.json, report.md and grid.png")
     w.set_defaults(func=cmd_bench_world)
@@ -262,7 +265,7 @@ def cmd_bench_world(args) -> int:
     bench_world(args.model, baselines=baselines, n_clips=args.n, seeds_per_clip=args.seeds,
                 n_reference=args.reference, size=_parse_size(args.size), frames=args.frames, fps=args.fps,
                 steps=args.steps, sampler=args.sampler, guidance=args.guidance, image_guidance=args.image_guidance,
-                plan_guidance=args.plan_guidance, exact_plan=args.exact_plan, device=args.device, out_dir=args.out, log=print)
+                plan_guidance=args.plan_guidance, exact_plan=args.exact_plan, exact_mask=args.exact_mask, device=args.device, out_dir=args.out, log=print)
     print(f"wrote {args.out}/report.json, report.md, grid.png")
     return EXIT_OK
 

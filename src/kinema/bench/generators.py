@@ -9,7 +9,9 @@ conditions an I2V model gets from a world clip: the first frame, the caption and
   ``image=first frame, prompt=caption, motion=clip.motion_amount, seed=seed`` at the clip's size
   and frame count. With ``exact_plan`` it also gets the clip's exact motion plan
   (:func:`~kinema.data.world.plan.clip_plan`) in place of the one its planner reads from the
-  caption: an oracle ablation that measures the video model apart from its planner.
+  caption: an oracle ablation that measures the video model apart from its planner. With
+  ``exact_mask`` an object-mask model gets the main object's exact frame-0 mask as its motion
+  brush (``object_mask=``) in place of its segmenter's (clips with no object keep the segmenter).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class ModelGenerator:
     pipeline: Any  # kinema.sampling.pipeline.I2VPipeline
     options: dict = field(default_factory=dict)  # steps, sampler, guidance, ... passed to the pipeline
     exact_plan: bool = False  # oracle: the clip's exact motion plan instead of the planner's
+    exact_mask: bool = False  # oracle: the main object's exact frame-0 mask instead of the segmenter's
 
     def __call__(self, clip, seed: int = 0) -> np.ndarray:
         t, h, w = clip.frames.shape[:3]
@@ -53,6 +56,8 @@ class ModelGenerator:
             from kinema.data.world.plan import clip_plan
 
             extra["plan"] = tuple(float(v) for v in clip_plan(clip))
+        if self.exact_mask and clip.objects and clip.objects[0].mask[0].any():
+            extra["object_mask"] = np.asarray(clip.objects[0].mask[0])
         result = self.pipeline(first_frame_tensor(clip), prompt=clip.caption, motion=float(clip.motion_amount),
                                frames=t, size=(w, h), seed=int(seed), **self.options, **extra)
         return result.frames

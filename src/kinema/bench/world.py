@@ -55,10 +55,11 @@ def _resolve_model(model, device: str) -> tuple[Any, list[str]]:
     return model, []
 
 
-def _generators(pipeline, baselines: list[str], options: dict, exact_plan: bool = False) -> dict[str, Callable]:
+def _generators(pipeline, baselines: list[str], options: dict, exact_plan: bool = False,
+                exact_mask: bool = False) -> dict[str, Callable]:
     gens: dict[str, Callable] = {}
     if pipeline is not None:
-        gens["model"] = ModelGenerator(pipeline, options, exact_plan=exact_plan)
+        gens["model"] = ModelGenerator(pipeline, options, exact_plan=exact_plan, exact_mask=exact_mask)
     for name in baselines:
         check_choice("baseline", name, BASELINES)
         gens[name] = {"static": static_baseline, "gt": gt_baseline}[name]
@@ -141,12 +142,13 @@ def bench_world(model=None, *, baselines=BASELINES, n_clips: int = 128, seeds_pe
                 size: tuple[int, int] | None = None, frames: int | None = None, fps: float | None = None,
                 steps: int | None = None, sampler: str | None = None, guidance: float = 1.0,
                 image_guidance: float | None = None, plan_guidance: float | None = None, exact_plan: bool = False,
-                device: str = "auto", out_dir=None, grid_clips: int = 4, encoder=None, log: Callable[[str], None] | None = None) -> dict:
+                exact_mask: bool = False, device: str = "auto", out_dir=None, grid_clips: int = 4, encoder=None, log: Callable[[str], None] | None = None) -> dict:
     """Benchmark ``model`` (a model file, an I2VPipeline, None, or "static"/"gt") on kinema world.
 
     Returns the report dict (also written to ``out_dir`` as report.json / report.md / grid.png).
     Columns: "model" (when a model is given), then each of ``baselines``. ``exact_plan``: the model
-    gets each clip's exact motion plan (an oracle ablation of its planner; recorded in the report).
+    gets each clip's exact motion plan (an oracle ablation of its planner; recorded in the report),
+    ``exact_mask`` its main object's exact frame-0 mask (an oracle ablation of the segmenter).
     """
     from kinema.bench.corruptions import separation
     from kinema.bench.world_encoder import encoder_backbone_id, load_world_encoder
@@ -159,9 +161,11 @@ def bench_world(model=None, *, baselines=BASELINES, n_clips: int = 128, seeds_pe
     options = {k: v for k, v in dict(steps=steps, sampler=sampler, guidance=guidance,
                                      image_guidance=image_guidance, plan_guidance=plan_guidance).items()
                if v is not None}
-    gens = _generators(pipeline, names, options, exact_plan)
+    gens = _generators(pipeline, names, options, exact_plan, exact_mask)
     if exact_plan:
         options = {**options, "plan": "exact (oracle)"}  # recorded with the sampling options (a copy)
+    if exact_mask:
+        options = {**options, "object_mask": "exact (oracle)"}
     cfg = _world_config(pipeline, size, frames, fps, world)
     clips = _render(cfg, split, 0, n_clips, base_seed)  # 2
     reference = _render(cfg, split, n_clips, n_reference, base_seed)
