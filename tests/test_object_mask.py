@@ -186,6 +186,12 @@ def test_a_user_mask_picks_the_object_the_plan_moves():
     known[0, 0] = 1.0
     want = encode(render_layers(frames, known, torch.tensor([plan]), painted.float().expand(1, T, H, H)))
     torch.testing.assert_close(sample.concat[:, 2 * C + 1:], want)
+    loop = cond.sampling_batch(Conditions(frames=[KnownFrame(0, image), KnownFrame(-1, image)], prompt="red", plan=plan,
+                                          object_mask=painted), T, [encode(image[None, :, None])[0, :, 0]] * 2,
+                               (C, 4, 4), encode=encode)
+    frames[0, :, -1], known[0, -1] = image, 1.0  # a loop ends on the same image: the painted mask there too
+    want = encode(render_layers(frames, known, torch.tensor([plan]), painted.float().expand(1, T, H, H)))
+    torch.testing.assert_close(loop.concat[:, 2 * C + 1:], want)
     plain = Conditioner(ConditionerConfig(text_encoder="null:16", reference="planned"), text_encoder=ColourText())
     with pytest.raises(ConfigError, match="object_mask: this model has no object-masked"):
         plain.sampling_batch(Conditions(frames=[KnownFrame(0, image)], prompt="red", object_mask=painted), T,

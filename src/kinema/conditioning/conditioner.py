@@ -237,11 +237,13 @@ class Conditioner:
         for i, frame in zip(indices, conditions.frames):
             frames[0, :, i] = frame.image.float().cpu()
         px = (F.interpolate(obj.float(), size=(H, W), mode="bilinear", align_corners=False) >= 0.5).float()
-        if conditions.object_mask is not None:  # the user's mask replaces the segmenter's on frames[0]'s frames
+        if conditions.object_mask is not None:  # the user's mask replaces the segmenter's where frames[0] is the source
             if tuple(conditions.object_mask.shape) != (H, W):
                 raise ConfigError(f"object_mask is {tuple(conditions.object_mask.shape)}, the frames are {(H, W)}")
+            image = conditions.frames[0].image  # a loop's last frame is this same image
+            same = torch.tensor([i for i, f in zip(indices, conditions.frames) if f.image is image])
             src, _ = nearest_index(mask)
-            px[0, src[0].cpu() == indices[0]] = conditions.object_mask.float().cpu()
+            px[0, torch.isin(src[0].cpu(), same)] = conditions.object_mask.float().cpu()
         planned = self.layered(frames, mask, plan, px, encode).cpu()
         if conditions.noise_aug > 0:
             planned = planned + conditions.noise_aug * torch.randn(planned.shape, generator=generator)
