@@ -8,7 +8,10 @@ clips scores better. With a few hundred clips and a 64-d encoder the bias is mos
 random subsets of ``N_i`` samples, a line ``FD = FD_inf + k / N`` is fitted by least squares, and
 its intercept is the estimate. Here ``N_i`` are ``points`` sizes from ``min_fraction * N`` to
 ``N``, each averaged over ``draws`` random subsets (one for the full set). The reference set is
-used whole; keep it large, since its own estimation error is not extrapolated away.
+used whole; keep it large, since its own estimation error is not extrapolated away. The draws
+matter: on kinema world (128 clips, 64-d features) the intercept moves by a standard deviation of
+0.27 between subset seeds at 4 draws per size and 0.06 at 64, the default (64-d FDs cost
+milliseconds each).
 
 The line assumes independent samples. Several samples of one condition (a benchmark's seeds per
 clip) are not: their shared part shrinks like ``1 / n_conditions``, not ``1 / N``, and a line in
@@ -28,7 +31,7 @@ MIN_SAMPLES = 16  # fewer generated samples than this -> no extrapolation (None)
 
 
 def frechet_distance_inf(reference, features, *, groups=None, min_fraction: float = 0.5, points: int = 8,
-                         draws: int = 4, seed: int = 0) -> float | None:
+                         draws: int = 64, seed: int = 0) -> float | None:
     """FD_inf between ``reference`` (n_r, d) and ``features`` (n, d); None when n < MIN_SAMPLES.
 
     ``groups`` (n,): the condition each sample was generated from (e.g. its clip index); subsets
