@@ -50,6 +50,7 @@ def test_report_files(baseline_report):
     data = json.loads((out / "report.json").read_text())  # strict JSON: inf is written as "inf"
     assert data["generators"]["static"]["first_frame_psnr"] == "inf"
     assert data["protocol"]["world"]["size"] == [48, 48] and data["protocol"]["fd"]["n_real"] == 32
+    assert data["protocol"]["fd_inf"]["resampled_by"] == "clip" and data["protocol"]["fd_inf"]["draws_per_size"] == 64
     md = (out / "report.md").read_text()
     assert "| metric | static | gt |" in md and "camera-move accuracy" in md
     from PIL import Image

@@ -134,7 +134,18 @@ def _protocol(cfg, clips, run: dict, results: dict, backbone_id: str, options: d
                        preprocessing="resample to 16x64x64 (antialiased bilinear, linear in time)",
                        n_generated_per_column=n_gen,
                        reference_indices=[len(clips), len(clips) + run["n_reference"]])
-    return {"world": world, "fd": fd, "sampling": options}
+    fd_inf = {"estimator": "kinema.eval.frechet_inf (Chong & Forsyth 2020)", "resampled_by": "clip",
+              "draws_per_size": _default("draws"), "points": _default("points"), "min_fraction": _default("min_fraction")}
+    return {"world": world, "fd": fd, "fd_inf": fd_inf, "sampling": options}
+
+
+def _default(name: str):
+    """A keyword default of frechet_distance_inf, recorded so FD_inf figures say how they were made."""
+    import inspect
+
+    from kinema.eval import frechet_distance_inf
+
+    return inspect.signature(frechet_distance_inf).parameters[name].default
 
 
 def bench_world(model=None, *, baselines=BASELINES, n_clips: int = 128, seeds_per_clip: int = 2,

@@ -230,7 +230,8 @@ class Conditioner:
 
     def _sampling_layers(self, conditions: Conditions, num_frames: int, mask: Tensor, plan: Tensor, obj: Tensor,
                          encode, generator) -> Tensor:
-        """Encoded layered references of one sample from its known images and the segmenter's masks."""
+        """Encoded layered references of one sample from its known images and the segmenter's masks
+        (the user's ``conditions.object_mask`` instead, where the input image is the source)."""
         H, W = conditions.frames[0].image.shape[-2:]
         frames = torch.zeros(1, 3, num_frames, H, W)
         indices = conditions.resolved_indices(num_frames)
