@@ -1,5 +1,8 @@
 """The model shipped in the package: loads with no path, carries its provenance, survives bad input."""
 
+import hashlib
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -8,6 +11,9 @@ import kinema
 from kinema.checkpoint import read_metadata
 from kinema.errors import ConfigError
 from kinema.sampling.pipeline import default_model_path
+from kinema.train.config import load_config
+
+REPO = Path(__file__).resolve().parents[1]
 
 FAST = dict(steps=2, frames=4)  # the invariants below hold at any step count
 
@@ -27,6 +33,20 @@ def test_default_model_ships_with_provenance():
     assert {"first_frame_psnr", "camera_accuracy", "fd_world", "seconds_per_clip"} <= set(info["benchmark"])
     assert config["conditioner"]["text_encoder"].startswith("minilm")
     assert config["video"]["frames"] >= 16 and min(config["video"]["size"]) >= 64 and config["video"]["fps"] >= 8
+
+
+def test_shipped_recipe_is_the_committed_file():
+    """The recipe named in the shipped model's provenance is in the repo, byte for byte."""
+    prov = read_metadata(default_model_path())[1]["provenance"]
+    recipe = REPO / prov["recipe"]
+    assert recipe.is_file()
+    assert hashlib.sha256(recipe.read_bytes()).hexdigest() == prov["recipe_sha256"]
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "configs").glob("*.json")), ids=lambda p: p.name)
+def test_committed_configs_are_valid(path):
+    config = load_config(str(path))
+    assert config.stages and all(stage.steps > 0 for stage in config.stages)
 
 
 def _photo(mode: str, size: tuple[int, int]) -> Image.Image:
