@@ -91,4 +91,6 @@ def test_model_file_end_to_end(tiny_model, tmp_path):
     assert report["protocol"]["world"]["size"] == [16, 16] and report["protocol"]["world"]["frames"] == 4
     assert m["seconds_per_clip"] > 0 and m["peak_rss_mib"] > 0 and math.isfinite(m["fd_world"])
     assert report["model"].startswith("model.safetensors@sha256:")
+    ran = report["protocol"]["sampling_resolved"]  # steps given; the rest from the model's config
+    assert ran["steps"] == 2 and ran["sampler"] == "euler" and ran["strength"] == 1.0
     assert (tmp_path / "report.md").read_text().count("| model | static |") == 2  # main + background table

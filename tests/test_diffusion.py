@@ -335,3 +335,20 @@ def test_loss_bins_average_per_bin():
     edm.add(torch.tensor([1.0, 2.0]), torch.tensor([0.002, 80.0]))
     vals = list(edm.means().values())
     assert vals[0] == 1.0 and vals[-1] == 2.0 and all(k.startswith("loss_ln_sigma[") for k in edm.means())
+
+
+def test_a_truncated_uniform_density_is_uniform_over_the_low_timesteps():
+    """Truncated(uniform timesteps, sigma(t_max)) = t ~ U{0..t_max} (SDXL refiner-style low-noise training)."""
+    from kinema.diffusion import Truncated
+
+    eps = get_parameterization("eps")
+    t_max = 299
+    d = Truncated(get_density("uniform", eps), float(eps.schedule.sigmas[t_max]))
+    t = eps.schedule.sigma_to_t(d.sample(6000, gen(4))).round()
+    assert int(t.max()) == t_max and int(t.min()) == 0
+    counts = torch.bincount(t.long() // 50, minlength=6).float()  # 6 bins of 50 timesteps
+    assert float((counts / counts.mean() - 1).abs().max()) < 0.12  # flat, as U{0..299}
+    with pytest.raises(ConfigError, match="max_sigma"):
+        Truncated(get_density("uniform", eps), 0.0)
+    with pytest.raises(ConfigError, match="almost never"):
+        Truncated(get_density("uniform", eps), 1e-9, max_rounds=3).sample(8, gen(0))

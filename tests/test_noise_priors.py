@@ -32,6 +32,7 @@ def first_latent(seed=100, shape=SHAPE):
 
 @pytest.mark.parametrize("prior, process, sigma_max", [
     ("iid", "ve", 80.0),
+    ("mixed", "ve", 80.0),
     ("lowfreq", "ve", 80.0),
     ("lowfreq", "flow", 1.0),
     ("image_noise", "ve", 80.0),
@@ -177,3 +178,23 @@ def test_noise_aug_levels_are_log_normal():
     assert abs(levels.log().mean().item() + 3.0) < 0.02
     assert abs(levels.log().std().item() - 0.5) < 0.02
     assert torch.equal(levels, sample_noise_aug_level(20000, gen(2)))
+
+
+@pytest.mark.parametrize("shared", [0.0, 0.5, 0.9, 1.0])
+def test_mixed_noise_frames_correlate_by_shared(shared):
+    """PYoCo's mixed noise: unit variance, correlation ``shared`` between any two frames."""
+    noise = make_initial_noise("mixed", (64, 4, 4, 16, 16), generator=gen(3), shared=shared)
+    a, b = noise[:, :, 0].flatten(), noise[:, :, 3].flatten()
+    assert abs(noise.std().item() - 1.0) < 0.03
+    assert torch.corrcoef(torch.stack([a, b]))[0, 1].item() == pytest.approx(shared, abs=0.03)
+    with pytest.raises(ConfigError, match="shared=1.5"):
+        make_initial_noise("mixed", SHAPE, generator=gen(0), shared=1.5)
+
+
+def test_image_noise_is_the_first_frame_plus_mixed_noise():
+    """TRIP's prior (Eq. 18) = the noised first frame with PYoCo's mixed noise as its eps~_i."""
+    z, sigma_max = first_latent(), 4.0
+    eps = make_initial_noise("mixed", SHAPE, generator=gen(5), shared=0.3)
+    expected = noised_image_noise(z, eps, sigma_max, "ve")
+    got = make_initial_noise("image_noise", SHAPE, generator=gen(5), first_latent=z, sigma_max=sigma_max, shared=0.3)
+    torch.testing.assert_close(got, expected)

@@ -262,3 +262,17 @@ def test_a_run_can_start_from_a_trained_model(tmp_path):
         _train(tmp_path / "wider", over + ["model.overrides.base_channels=64", "stages.0.steps=1"])
     with pytest.raises(ConfigError, match="in_channels"):  # a pixel-space run cannot start from a latent model
         _train(tmp_path / "bad", [f"model.path={model}", "stages.0.steps=1"])
+
+
+def test_a_low_noise_stage_trains_only_below_its_max_sigma(tmp_path):
+    from kinema.diffusion import Truncated
+    from kinema.errors import ConfigError
+
+    cfg = load_config("toy", TINY + ['stages=[{"name":"all","steps":1},{"name":"low","steps":1,"max_sigma":0.5}]'])
+    trainer = Trainer(cfg, tmp_path, progress=False, log=lambda *_: None)
+    trainer.run()
+    density = trainer.loss_fn.density  # the last stage's
+    assert isinstance(density, Truncated) and float(density.sample(256, torch.Generator().manual_seed(0)).max()) <= 0.5
+    assert trainer._stage_density(cfg.stages[0]) is trainer._density  # the first stage: the whole range
+    with pytest.raises(ConfigError, match="max_sigma"):
+        load_config("toy", TINY + ['stages=[{"name":"ae","target":"autoencoder","max_sigma":0.5}]'])

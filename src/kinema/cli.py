@@ -73,8 +73,11 @@ def _add_animate(sub) -> None:
                    help="image guidance scale (1 = off; default: the model's)")
     a.add_argument("--plan-guidance", type=float, default=None,
                    help="motion-plan guidance scale (models with a motion planner; 1 = off; default: the model's)")
+    a.add_argument("--strength", type=float, default=None,
+                   help="SDEdit start: < 1 starts from the model's reference video noised part-way "
+                        "(1 = pure noise; default: the model's)")
     a.add_argument("--guidance-ramp", default=None, help="MIN,MAX per-frame guidance ramp (SVD style)")
-    a.add_argument("--noise-prior", default="iid", help="iid | lowfreq | image_noise")
+    a.add_argument("--noise-prior", default=None, help="iid | mixed | lowfreq | image_noise (default: the model's)")
     a.add_argument("--noise-aug", type=float, default=0.0, help="noise level added to the input frames")
     a.add_argument("--motion", type=float, default=None, help="motion amount (as in the training data)")
     a.add_argument("--camera", default=None,
@@ -151,6 +154,8 @@ def _add_bench(sub) -> None:
     w.add_argument("--guidance", type=float, default=1.0)
     w.add_argument("--image-guidance", type=float, default=None, help="default: the model's")
     w.add_argument("--plan-guidance", type=float, default=None, help="default: the model's")
+    w.add_argument("--strength", type=float, default=None, help="SDEdit start strength (default: the model's)")
+    w.add_argument("--noise-prior", default=None, help="default: the model's")
     w.add_argument("--exact-plan", action="store_true",
                    help="oracle ablation: give a planned model each clip's exact motion plan, not its planner's")
     w.add_argument("--exact-mask", action="store_true",
@@ -196,7 +201,7 @@ def cmd_animate(args) -> int:
         None if args.text_only else args.image, args.prompt, last_frame=args.last_frame, loop=args.loop,
         frames=args.frames, fps=args.fps, size=_parse_size(args.size), steps=args.steps, sampler=args.sampler,
         guidance=args.guidance, image_guidance=args.image_guidance, plan_guidance=args.plan_guidance,
-        guidance_ramp=_parse_pair(args.guidance_ramp),
+        guidance_ramp=_parse_pair(args.guidance_ramp), strength=args.strength,
         noise_prior=args.noise_prior, noise_aug=args.noise_aug, motion=args.motion, camera=args.camera,
         seed=args.seed, replace_known=args.replace_known, object_mask=args.mask)
     out = result.save(args.output, fmt=args.format)
@@ -265,7 +270,7 @@ def cmd_bench_world(args) -> int:
     bench_world(args.model, baselines=baselines, n_clips=args.n, seeds_per_clip=args.seeds,
                 n_reference=args.reference, size=_parse_size(args.size), frames=args.frames, fps=args.fps,
                 steps=args.steps, sampler=args.sampler, guidance=args.guidance, image_guidance=args.image_guidance,
-                plan_guidance=args.plan_guidance, exact_plan=args.exact_plan, exact_mask=args.exact_mask, device=args.device, out_dir=args.out, log=print)
+                plan_guidance=args.plan_guidance, strength=args.strength, noise_prior=args.noise_prior, exact_plan=args.exact_plan, exact_mask=args.exact_mask, device=args.device, out_dir=args.out, log=print)
     print(f"wrote {args.out}/report.json, report.md, grid.png")
     return EXIT_OK
 

@@ -55,6 +55,9 @@ def _resolve_model(model, device: str) -> tuple[Any, list[str]]:
     return model, []
 
 
+SAMPLING_FIELDS = ("steps", "sampler", "guidance", "image_guidance", "plan_guidance", "strength", "noise_prior")
+
+
 def _generators(pipeline, baselines: list[str], options: dict, exact_plan: bool = False,
                 exact_mask: bool = False) -> dict[str, Callable]:
     gens: dict[str, Callable] = {}
@@ -152,7 +155,8 @@ def bench_world(model=None, *, baselines=BASELINES, n_clips: int = 128, seeds_pe
                 n_reference: int = 2048, split: str = "test", base_seed: int = 0, world: str = "default",
                 size: tuple[int, int] | None = None, frames: int | None = None, fps: float | None = None,
                 steps: int | None = None, sampler: str | None = None, guidance: float = 1.0,
-                image_guidance: float | None = None, plan_guidance: float | None = None, exact_plan: bool = False,
+                image_guidance: float | None = None, plan_guidance: float | None = None,
+                strength: float | None = None, noise_prior: str | None = None, exact_plan: bool = False,
                 exact_mask: bool = False, device: str = "auto", out_dir=None, grid_clips: int = 4, encoder=None, log: Callable[[str], None] | None = None) -> dict:
     """Benchmark ``model`` (a model file, an I2VPipeline, None, or "static"/"gt") on kinema world.
 
@@ -170,7 +174,8 @@ def bench_world(model=None, *, baselines=BASELINES, n_clips: int = 128, seeds_pe
     pipeline, implied = _resolve_model(model, device)  # 1
     names = implied or list(baselines)
     options = {k: v for k, v in dict(steps=steps, sampler=sampler, guidance=guidance,
-                                     image_guidance=image_guidance, plan_guidance=plan_guidance).items()
+                                     image_guidance=image_guidance, plan_guidance=plan_guidance,
+                                     strength=strength, noise_prior=noise_prior).items()
                if v is not None}
     gens = _generators(pipeline, names, options, exact_plan, exact_mask)
     if exact_plan:
@@ -197,6 +202,9 @@ def bench_world(model=None, *, baselines=BASELINES, n_clips: int = 128, seeds_pe
               "protocol": _protocol(cfg, clips, dict(world=world, split=split, base_seed=base_seed,
                                                      seeds_per_clip=seeds_per_clip, n_reference=n_reference),
                                     results, backbone_id, options)}
+    if pipeline is not None:  # what the model ran with: the options given, the rest from its config
+        run = pipeline.resolved(**{k: v for k, v in options.items() if k in SAMPLING_FIELDS})
+        report["protocol"]["sampling_resolved"] = {k: getattr(run, k) for k in SAMPLING_FIELDS}
     if out_dir is not None:  # 6
         from kinema.bench.report import write_report
 

@@ -114,6 +114,17 @@ class Conditioner:
         extra = {"none": 0, "nearest": 1, "planned": 2}[self.config.reference]
         return latent_channels + 1 + extra * latent_channels
 
+    def reference_latents(self, concat: Tensor, latent_channels: int) -> Tensor | None:
+        """The video the concat route shows the backbone, (B, C, T, h, w), or None (``reference="none"``):
+        the layered render (``object_mask``), the camera-warped known frame (``planned``) or the
+        nearest known frame (``nearest``). An SDEdit start noises it (:class:`~kinema.sampling.pipeline.I2VPipeline`)."""
+        C, ref = latent_channels, self.config.reference
+        if ref == "none":
+            return None
+        if ref == "planned" and not self.config.object_mask:
+            return concat[:, C + 1:2 * C + 1]  # route: known, mask, camera-warped, object-shifted
+        return concat[:, -C:]
+
     @staticmethod
     def concat(known: Tensor, mask: Tensor) -> Tensor:
         """Eq. 12 route. known (B, C, T, h, w) latents, mask (B, T) in [0, 1] -> (B, C+1, T, h, w)."""

@@ -5,7 +5,7 @@ See ``docs/contracts.md`` ("Noise process and the denoiser") for the state conve
 
 from kinema.diffusion.denoiser import Denoiser
 from kinema.diffusion.densities import (
-    DENSITIES, LogitNormal, LogNormal, LogUniform, UniformFlow, UniformTimestep, get_density,
+    DENSITIES, LogitNormal, LogNormal, LogUniform, Truncated, UniformFlow, UniformTimestep, get_density,
 )
 from kinema.diffusion.loss import (WEIGHTINGS, DiffusionLoss, masked_mean, raw_loss_weight, top_weight_ratio,
                                    x0_loss_weight)
@@ -17,16 +17,16 @@ from kinema.diffusion.parameterization import (
 from kinema.diffusion.process import PROCESSES, alpha, check_process, renoise
 from kinema.diffusion.schedules import (
     SCHEDULE_KINDS, SPACINGS, default_schedule_kind, flow_shift_for_resolution, flow_sigmas, flow_time_shift,
-    get_sigmas, karras_sigmas, vp_timesteps,
+    get_sigmas, karras_sigmas, strength_sigmas, vp_timesteps,
 )
 from kinema.diffusion.vp import BETA_SCHEDULES, VPSchedule, make_betas
 
 __all__ = [
     "BETA_SCHEDULES", "DENSITIES", "Denoiser", "DiffusionLoss", "EDMParam", "EpsParam", "FlowParam",
-    "LogNormal", "LogUniform", "LogitNormal", "LossBins", "PARAMETERIZATIONS", "PARAM_PRESETS", "PROCESSES",
+    "LogNormal", "LogUniform", "LogitNormal", "LossBins", "PARAMETERIZATIONS", "PARAM_PRESETS", "PROCESSES", "Truncated",
     "Parameterization", "ParameterizationConfig", "SCHEDULE_KINDS", "SPACINGS", "UniformFlow",
     "UniformTimestep", "VPSchedule", "VParam", "WEIGHTINGS", "X0Param", "alpha", "build_parameterization",
     "check_process", "default_schedule_kind", "flow_shift_for_resolution", "flow_sigmas", "flow_time_shift",
-    "get_density", "get_parameterization", "get_sigmas", "karras_sigmas", "make_betas", "masked_mean",
+    "get_density", "get_parameterization", "get_sigmas", "karras_sigmas", "make_betas", "masked_mean", "strength_sigmas",
     "raw_loss_weight", "renoise", "vp_timesteps", "top_weight_ratio", "x0_loss_weight",
 ]

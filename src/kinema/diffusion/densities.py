@@ -9,6 +9,8 @@ Each density has ``sample(batch, generator=None, device=None) -> sigma (B,)`` fl
   (Karras et al. 2022, Table 1).
 * :class:`LogitNormal`: ``t = sigmoid(N(m, s^2))`` (SD3, Esser et al. 2024, Eq. 19), optionally
   time-shifted.
+* :class:`Truncated`: any of them restricted to ``sigma <= max_sigma`` (a low-noise expert, as
+  SDXL's refiner is trained on the lowest noise scales only and eDiff-I splits denoisers by level).
 """
 
 from __future__ import annotations
@@ -126,6 +128,32 @@ class LogitNormal:
 
 DENSITIES: tuple[str, ...] = ("uniform", "lognormal", "logitnormal", "loguniform")
 _ALIASES = {"log_normal": "lognormal", "logit_normal": "logitnormal", "log_uniform": "loguniform"}
+
+
+@dataclass
+class Truncated:
+    """``base`` conditioned on ``sigma <= max_sigma``, by rejection: draws above are redrawn.
+
+    For DDPM's uniform timesteps this is ``t ~ U{0..t_max}``; an SDEdit start (``strength`` < 1)
+    only ever queries the model at such levels, so a stage that trains for it spends every step there.
+    """
+
+    base: Any
+    max_sigma: float
+    max_rounds: int = 1000
+
+    def __post_init__(self) -> None:
+        if not self.max_sigma > 0:
+            raise ConfigError(f"max_sigma={self.max_sigma!r} must be > 0")
+
+    def sample(self, batch: int, generator: torch.Generator | None = None, device=None) -> Tensor:
+        sigma = self.base.sample(batch, generator)
+        for _ in range(self.max_rounds):
+            above = sigma > self.max_sigma
+            if not above.any():
+                return sigma if device is None else sigma.to(device)
+            sigma[above] = self.base.sample(int(above.sum()), generator).to(sigma)
+        raise ConfigError(f"max_sigma={self.max_sigma}: the density almost never draws that low")
 
 
 def get_density(name: str, param: Parameterization, **kw: Any):

@@ -146,3 +146,19 @@ def get_sigmas(param: Parameterization, n_steps: int, kind: str | None = None, *
     if len(sigmas) > 1 and not bool((sigmas[1:] < sigmas[:-1]).all()):
         raise ConfigError(f"schedule {kind!r} with {kw} is not strictly decreasing: {sigmas.tolist()}")
     return torch.cat([sigmas, sigmas.new_zeros(1)]).float()
+
+
+def strength_sigmas(sigmas: Tensor, strength: float) -> Tensor:
+    """The tail of ``sigmas`` that an SDEdit start runs (Meng et al. 2022, "SDEdit").
+
+    ``strength`` in (0, 1] is the fraction of the ``n = len(sigmas) - 1`` steps to run, as
+    diffusers' img2img counts it: ``int(n * strength)`` steps from ``sigmas[n - int(n * strength)]``,
+    so 1 keeps every sigma (a pure-noise start) and smaller values start closer to the init.
+    """
+    n = len(sigmas) - 1
+    if not 0.0 < strength <= 1.0:
+        raise ConfigError(f"strength={strength!r} must be in (0, 1]")
+    run = int(n * strength)
+    if run < 1:
+        raise ConfigError(f"strength={strength} runs {run} of {n} steps: raise the strength or the steps")
+    return sigmas[n - run:]

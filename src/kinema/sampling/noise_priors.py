@@ -15,6 +15,10 @@ Priors (registry ``NOISE_PRIORS``):
 * ``lowfreq`` (FreeInit, Wu et al. 2023; ConsistI2V, Ren et al. 2024): the first-frame latent
   repeated over T, noised to sigma_max, keeps its low spatio-temporal frequencies (3D FFT over
   T, h, w) and takes the high frequencies of fresh i.i.d. noise.
+* ``mixed`` (PYoCo, Ge et al. 2023): one noise shared by every frame plus an i.i.d. residual,
+  ``eps_i = sqrt(shared) eps_ref + sqrt(1 - shared) eps'_i`` (unit variance, correlation ``shared``
+  between frames). Structure only, no image term: the prior an SDEdit start (``strength`` < 1)
+  noises its reference video with, so that frames get the same fine detail back.
 * ``image_noise`` (TRIP, Zhang et al. 2024, survey Eq. 18): every frame starts as the first-frame
   latent plus a noise that shares a reference component across frames, so the image noise prior
   ``eps^{i->1} = (x_T^i - a z_0^1) / sigma_max`` of each frame is that correlated noise.
@@ -36,8 +40,8 @@ FILTERS: tuple[str, ...] = ("gaussian", "butterworth", "ideal")
 MIXES: tuple[str, ...] = ("power", "linear")
 
 __all__ = [
-    "FILTERS", "MIXES", "NOISE_PRIORS", "PROCESSES", "augment_condition", "freq_split",
-    "iid_noise", "image_noise_prior", "lowfreq_noise", "lowpass_mask", "make_initial_noise",
+    "FILTERS", "MIXES", "NOISE_PRIORS", "PROCESSES", "STRUCTURE_PRIORS", "augment_condition", "freq_split",
+    "iid_noise", "image_noise_prior", "lowfreq_noise", "lowpass_mask", "make_initial_noise", "mixed_noise",
     "mix_frequencies", "noised_image_noise", "sample_noise_aug_level", "signal_coefficient",
 ]
 
@@ -152,6 +156,23 @@ def iid_noise(shape, *, generator, first_latent=None, sigma_max=None, process="v
     return _randn(shape, generator, device)
 
 
+def mixed_noise(shape, *, generator, first_latent=None, sigma_max=None, process="ve",
+                shared: float = 0.9) -> Tensor:
+    """PYoCo's mixed noise (Ge et al. 2023, "Preserve Your Own Correlation"), (B, C, T, h, w).
+
+    ``eps_i = sqrt(shared) eps_ref + sqrt(1 - shared) eps'_i``: a reference noise ``eps_ref``
+    broadcast over the T frames (drawn first), plus i.i.d. ``eps'`` (unit variance per element,
+    correlation ``shared`` between any two frames; 0 = i.i.d., 1 = one noise for all frames).
+    """
+    if not 0.0 <= shared <= 1.0:
+        raise ConfigError(f"noise prior shared={shared!r} is outside the accepted range [0, 1]")
+    device = None if first_latent is None else first_latent.device
+    b, c, _, h, w = shape
+    eps_ref = _randn((b, c, 1, h, w), generator, device)  # broadcast over T
+    eps_res = _randn(shape, generator, device)
+    return math.sqrt(shared) * eps_ref + math.sqrt(1.0 - shared) * eps_res
+
+
 def noised_image_noise(first_latent: Tensor, eps: Tensor, sigma_max: float, process: str) -> Tensor:
     """Noise equivalent of the first frame repeated over T and noised to sigma_max.
 
@@ -199,18 +220,16 @@ def image_noise_prior(shape, *, generator, first_latent=None, sigma_max=None, pr
     """
     z = _check_first(first_latent, shape, "image_noise")
     sigma_max = _check_sigma(sigma_max, process, "image_noise")
-    if not 0.0 <= shared <= 1.0:
-        raise ConfigError(f"image_noise shared={shared!r} is outside the accepted range [0, 1]")
-    b, c, _, h, w = shape
-    eps_ref = _randn((b, c, 1, h, w), generator, z.device)  # broadcast over T
-    eps_res = _randn(shape, generator, z.device)
-    eps = math.sqrt(shared) * eps_ref + math.sqrt(1.0 - shared) * eps_res
+    eps = mixed_noise(shape, generator=generator, first_latent=z, shared=shared)  # eps~_i
     return noised_image_noise(z, eps, sigma_max, process)
 
 
 NoisePrior = Callable[..., Tensor]
+# priors with no image term: what an SDEdit start may noise its own reference video with
+STRUCTURE_PRIORS: tuple[str, ...] = ("iid", "mixed")
 NOISE_PRIORS: dict[str, NoisePrior] = {
     "iid": iid_noise,
+    "mixed": mixed_noise,
     "lowfreq": lowfreq_noise,
     "image_noise": image_noise_prior,
 }

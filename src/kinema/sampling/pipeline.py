@@ -6,7 +6,9 @@
 2. load and fit the input images (first frame, last frame, keyframes);
 3. encode the known frames to latents;
 4. build the ConditionBatch (known latents + mask, text tokens, scalar controls);
-5. draw the initial noise from the chosen noise prior and scale it to sigma_max;
+5. draw the initial noise from the chosen noise prior and scale it to sigma_max (or, with
+   ``strength`` < 1, noise the model's reference video to a lower sigma and run only the
+   remaining steps: SDEdit, Meng et al. 2022);
 6. wrap the denoiser with classifier-free guidance;
 7. integrate with the chosen sampler;
 8. decode the latents and convert to uint8 frames.
@@ -45,7 +47,8 @@ class GenerationRequest:
     plan_guidance: float | None = None  # motion-plan guidance scale (planned models; None = the model's default)
     guidance_ramp: tuple[float, float] | None = None  # per-frame (min, max) as in SVD
     guidance_rescale: float = 0.0
-    noise_prior: str = "iid"
+    noise_prior: str | None = None  # a name in NOISE_PRIORS (None = the model's default, else "iid")
+    strength: float | None = None  # SDEdit start from the reference video; 1 = pure noise (None = the model's default)
     noise_aug: float = 0.0
     replace_known: bool = True  # impose the known frames' latents on x0 at every step
     motion: float | None = None
@@ -90,6 +93,7 @@ class I2VPipeline:
         t0 = time.perf_counter()
         req = self._resolve(GenerationRequest(prompt=prompt, **options))  # 1
         frames = self._known_frames(req, image, last_frame, keyframes)  # 2
+        req.strength = req.strength if frames else 1.0  # text-to-video: no reference video to start from
         latents = [self._encode_frame(f.image) for f in frames]  # 3
         conds = Conditions(frames=frames, prompt=req.prompt, fps=req.fps, motion=req.motion, noise_aug=req.noise_aug,
                            camera=req.camera, plan=req.plan, object_mask=self._object_mask(object_mask, image, req))
@@ -98,12 +102,17 @@ class I2VPipeline:
         cond = self.conditioner.sampling_batch(conds, req.frames, latents, (C, h, w), gen,
                                                encode=self._encode_video).to(self.device)  # 4
         sigmas = self._sigmas(req)
-        x = self._initial_state(req, (1, C, req.frames, h, w), latents, frames, sigmas, gen)  # 5
+        x = self._initial_state(req, (1, C, req.frames, h, w), latents, frames, sigmas, gen, cond)  # 5
+        sigmas = self._run_sigmas(req, sigmas)
         denoise = self._guided(req, sigmas, frames, latents, (C, h, w))  # 6
         x0 = self._sample(req, denoise, x, sigmas, cond, gen, callback)  # 7
         video = self._decode(x0)  # 8
         params = self._provenance(req, frames, conds, time.perf_counter() - t0)
         return VideoResult(frames=video, fps=req.fps, params=params)
+
+    def resolved(self, **options) -> GenerationRequest:
+        """The request ``options`` make once this model's defaults are filled in (what a call would run)."""
+        return self._resolve(GenerationRequest(**options))
 
     # ---- 1. request ----------------------------------------------------------------------------
     def _resolve(self, req: GenerationRequest) -> GenerationRequest:
@@ -115,12 +124,15 @@ class I2VPipeline:
         req.sampler = req.sampler or d.get("sampler", "euler")
         req.image_guidance = float(d.get("image_guidance", 1.0) if req.image_guidance is None else req.image_guidance)
         req.plan_guidance = float(d.get("plan_guidance", 1.0) if req.plan_guidance is None else req.plan_guidance)
+        req.strength = float(d.get("strength", 1.0) if req.strength is None else req.strength)
+        req.noise_prior = str(d.get("noise_prior", "iid") if req.noise_prior is None else req.noise_prior)
         check_range("fps", req.fps, 1.0, 120.0)
         check_range("frames", req.frames, 1, 512)
         check_range("steps", req.steps, 1, 1000)
         check_range("guidance", req.guidance, 0.0, 50.0)
         check_range("image_guidance", req.image_guidance, 0.0, 50.0)
         check_range("plan_guidance", req.plan_guidance, 0.0, 50.0)
+        self._check_strength(req)
         ds = int(getattr(self.autoencoder, "downsample", 1)) * self._patch_multiple()
         W, H = req.size
         if W % ds or H % ds or W < ds or H < ds:
@@ -198,15 +210,38 @@ class I2VPipeline:
             opts["num_tokens"] = h * w * req.frames
         return get_sigmas(self.param, req.steps, **opts).float()
 
-    def _initial_state(self, req, shape, latents, frames, sigmas, gen) -> Tensor:
+    def _initial_state(self, req, shape, latents, frames, sigmas, gen, cond) -> Tensor:
         from kinema.sampling.noise_priors import make_initial_noise
 
+        if req.strength < 1.0:  # SDEdit: the reference video noised to the first sigma that runs
+            eps = make_initial_noise(req.noise_prior, shape, generator=gen).to(self.device)
+            start = self._run_sigmas(req, sigmas)[:1].to(self.device)
+            return self.param.add_noise(self.conditioner.reference_latents(cond.concat, shape[1]), eps, start)
         first = None
         if frames and frames[0].index == 0:
             first = latents[0][None]  # (1, C, h, w)
         noise = make_initial_noise(req.noise_prior, shape, generator=gen, first_latent=first,
                                    sigma_max=float(sigmas[0]), process=self.param.process)
         return self.param.prior(noise, sigmas[0]).to(self.device)
+
+    @staticmethod
+    def _run_sigmas(req, sigmas: Tensor) -> Tensor:
+        from kinema.diffusion import strength_sigmas
+
+        return sigmas if req.strength >= 1.0 else strength_sigmas(sigmas, req.strength)
+
+    def _check_strength(self, req) -> None:
+        """strength < 1 needs a reference video and a noise prior without an image term; one step must run."""
+        from kinema.diffusion import strength_sigmas
+        from kinema.sampling.noise_priors import STRUCTURE_PRIORS
+
+        strength_sigmas(torch.zeros(req.steps + 1), req.strength)  # (0, 1], and at least one step runs
+        if req.strength < 1.0 and self.conditioner.config.reference == "none":
+            raise ConfigError(f"strength={req.strength}: this model has no reference video to start from "
+                              f"(conditioner.reference='none'); use strength 1")
+        if req.strength < 1.0 and req.noise_prior not in STRUCTURE_PRIORS:
+            raise ConfigError(f"strength={req.strength} starts from the reference video: noise_prior "
+                              f"{req.noise_prior!r} adds an image of its own; use one of {list(STRUCTURE_PRIORS)}")
 
     # ---- 6-7. guidance and sampler -------------------------------------------------------------
     def _guided(self, req, sigmas, frames, latents, latent_shape):

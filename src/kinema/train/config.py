@@ -41,7 +41,16 @@ class DiffusionSpec:
     sample_steps: int = 25
     image_guidance: float = 1.0  # default image guidance scale at inference (1 = off)
     plan_guidance: float = 1.0  # default motion-plan guidance scale at inference (planned models; 1 = off)
+    strength: float = 1.0  # default SDEdit start at inference: < 1 noises the reference video partway (1 = pure noise)
+    noise_prior: str = "iid"  # default initial-noise prior at inference (kinema.sampling.noise_priors)
     options: dict[str, Any] = field(default_factory=dict)  # extra parameterization kwargs
+
+    def __post_init__(self) -> None:
+        from kinema.sampling.noise_priors import NOISE_PRIORS
+
+        if not 0.0 < self.strength <= 1.0:
+            raise ConfigError(f"diffusion.strength={self.strength!r} must be in (0, 1]")
+        check_choice("diffusion.noise_prior", self.noise_prior, tuple(NOISE_PRIORS))
 
 
 @dataclass
@@ -97,6 +106,7 @@ class StageSpec:
     world: dict[str, Any] | None = None  # kinema-world overrides merged over data.world (e.g. a motion-rich mix)
     image_prob: float = 0.0  # fraction of steps in image mode (temporal layers skipped)
     latent_noise: float = 0.0  # decoder stages: max std of the noise added to latents (robust decoding)
+    max_sigma: float | None = None  # denoiser stages: train only on noise levels sigma <= this (a low-noise expert)
     task_mix: TaskMix | None = None  # overrides conditioner.task_mix
     lora: LoRASpec | None = None  # required when trainable == "lora"
 
@@ -108,6 +118,9 @@ class StageSpec:
         if self.latent_noise and self.target != "decoder":
             raise ConfigError(f"stages[{self.name}].latent_noise applies to target 'decoder' only, "
                               f"not {self.target!r}")
+        if self.max_sigma is not None and (self.target != "denoiser" or not self.max_sigma > 0):
+            raise ConfigError(f"stages[{self.name}].max_sigma={self.max_sigma!r}: a positive noise level, "
+                              f"for target 'denoiser' only")
         if self.trainable == "lora" and self.lora is None:
             self.lora = LoRASpec()
 

@@ -119,6 +119,7 @@ class Trainer:
         frames = stage.frames or cfg.data.frames
         bs = stage.batch_size or cfg.batch_size
         model = self._prepare_stage(stage)
+        self.loss_fn.density = self._stage_density(stage)
         dataset = build_dataset(cfg.data, size, frames, cfg.seed, world=stage.world)
         data = batch_iterator(dataset, bs, cfg.seed + offset,
                               start_step=local * cfg.optim.accumulation, rank=self.ctx.rank,
@@ -263,6 +264,12 @@ class Trainer:
             target = objects[:, 0]
         return self.planner.loss(tokens.to(self.device), mask.to(self.device), motion, plan, latent, target)
 
+    def _stage_density(self, stage: StageSpec):
+        """The run's training density, restricted to sigma <= ``stage.max_sigma`` where the stage sets it."""
+        from kinema.diffusion import Truncated
+
+        return self._density if stage.max_sigma is None else Truncated(self._density, stage.max_sigma)
+
     def _build_loss(self):
         from kinema.diffusion import DiffusionLoss, get_density
 
@@ -274,7 +281,8 @@ class Trainer:
             self.print(f"warning: diffusion.weighting={d.weighting} gives sigma_max={self.c.param.sigma_max:.3g}, where "
                        f"sampling starts, {ratio:.1e} of the x0-loss weight at sigma=1: the first sampling step "
                        f"will guess the layout untrained (prefer weighting=native with v-prediction)")
-        return DiffusionLoss(self.c.param, get_density(d.density, self.c.param), weighting=d.weighting,
+        self._density = get_density(d.density, self.c.param)
+        return DiffusionLoss(self.c.param, self._density, weighting=d.weighting,
                              min_snr_gamma=d.min_snr_gamma)
 
     def _autocast(self):
