@@ -101,9 +101,8 @@ class I2VPipeline:
         C, h, w = self._latent_shape(req)
         cond = self.conditioner.sampling_batch(conds, req.frames, latents, (C, h, w), gen,
                                                encode=self._encode_video).to(self.device)  # 4
-        sigmas = self._sigmas(req)
+        sigmas = self._run_sigmas(req, self._sigmas(req))  # every step, or SDEdit's tail
         x = self._initial_state(req, (1, C, req.frames, h, w), latents, frames, sigmas, gen, cond)  # 5
-        sigmas = self._run_sigmas(req, sigmas)
         denoise = self._guided(req, sigmas, frames, latents, (C, h, w))  # 6
         x0 = self._sample(req, denoise, x, sigmas, cond, gen, callback)  # 7
         video = self._decode(x0)  # 8
@@ -215,7 +214,7 @@ class I2VPipeline:
 
         if req.strength < 1.0:  # SDEdit: the reference video noised to the first sigma that runs
             eps = make_initial_noise(req.noise_prior, shape, generator=gen).to(self.device)
-            start = self._run_sigmas(req, sigmas)[:1].to(self.device)
+            start = sigmas[:1].to(self.device)
             return self.param.add_noise(self.conditioner.reference_latents(cond.concat, shape[1]), eps, start)
         first = None
         if frames and frames[0].index == 0:
