@@ -191,6 +191,19 @@ def test_mixed_noise_frames_correlate_by_shared(shared):
         make_initial_noise("mixed", SHAPE, generator=gen(0), shared=1.5)
 
 
+def test_mixed_noise_takes_one_share_per_sample():
+    """A (B,) share draws each sample as the scalar share would, from the same draws."""
+    from kinema.sampling.noise_priors import mixed_noise
+
+    both = mixed_noise((2, 4, 3, 8, 8), generator=gen(7), shared=torch.tensor([0.9, 0.0]))
+    g = gen(7)
+    eps_ref, eps_res = torch.randn(2, 4, 1, 8, 8, generator=g), torch.randn(2, 4, 3, 8, 8, generator=g)
+    torch.testing.assert_close(both[0], 0.9 ** 0.5 * eps_ref[0] + 0.1 ** 0.5 * eps_res[0])
+    torch.testing.assert_close(both[1], eps_res[1])  # share 0: i.i.d.
+    with pytest.raises(ConfigError, match="shared"):
+        mixed_noise((2, 4, 3, 8, 8), generator=gen(0), shared=torch.tensor([0.5, -0.1]))
+
+
 def test_image_noise_is_the_first_frame_plus_mixed_noise():
     """TRIP's prior (Eq. 18) = the noised first frame with PYoCo's mixed noise as its eps~_i."""
     z, sigma_max = first_latent(), 4.0

@@ -46,6 +46,13 @@ def test_strength_outside_the_range_or_below_one_step_is_refused(strength):
         strength_sigmas(torch.linspace(1, 0, 21), strength)  # 20 steps: 0.04 runs none
 
 
+@pytest.mark.parametrize("n", [3, 7, 49])
+def test_a_strength_of_k_over_n_runs_k_steps_despite_float_rounding(n):
+    """49 * (1 / 49) is 0.999... in floating point; the strength still names one step."""
+    for k in (1, n - 1):
+        assert len(strength_sigmas(torch.linspace(1, 0, n + 1), k / n)) == k + 1
+
+
 def _capture_start(pipe, monkeypatch):
     """Zero start noise; record (x, sigmas) handed to the sampler."""
     import kinema.sampling.noise_priors as priors
@@ -91,6 +98,13 @@ def test_the_models_default_strength_and_text_to_video(nearest_model):
     request = pipe(torch.zeros(3, 16, 16)).params["request"]
     assert request["strength"] == 0.5 and request["noise_prior"] == "iid"  # diffusion.strength, the default prior
     assert pipe(None, "a red star").params["request"]["strength"] == 1.0  # no image: nothing to start from
+    assert pipe(torch.zeros(3, 16, 16), steps=1).params["request"]["strength"] == 1.0  # the default, >= one step
+    with pytest.raises(ConfigError, match="runs 0 of 1 steps"):  # a strength asked for is kept, and refused
+        pipe(torch.zeros(3, 16, 16), steps=1, strength=0.5)
+    pipe.model_config["diffusion"]["noise_prior"] = "mixed"  # a model trained with train_noise "mixed"
+    assert pipe(torch.zeros(3, 16, 16)).params["request"]["noise_prior"] == "mixed"
+    assert pipe(None, "a red star").params["request"]["noise_prior"] == "iid"  # text-only clips train on i.i.d.
+    assert pipe(None, "a red star", noise_prior="mixed").params["request"]["noise_prior"] == "mixed"  # asked for
 
 
 def test_strength_needs_a_reference_and_excludes_other_noise_priors(tiny_model, nearest_model):

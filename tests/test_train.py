@@ -264,6 +264,38 @@ def test_a_run_can_start_from_a_trained_model(tmp_path):
         _train(tmp_path / "bad", [f"model.path={model}", "stages.0.steps=1"])
 
 
+def test_train_noise_mixed_shares_the_noise_of_clips_with_a_known_frame_only(tmp_path):
+    from kinema.errors import ConfigError
+    from kinema.train.loop import training_eps
+
+    latents, gen = torch.zeros(2, 3, 4, 8, 8), torch.Generator().manual_seed(0)
+    mask = torch.tensor([[1.0, 0, 0, 0], [0, 0, 0, 0]])  # clip 0 knows its first frame, clip 1 is text-only
+    assert training_eps("iid", latents, mask, gen) is None and load_config("toy", TINY).diffusion.train_noise == "iid"
+    eps = training_eps("mixed", latents, mask, gen)
+    corr = [float(torch.corrcoef(eps[b].transpose(0, 1).flatten(1))[0, 1]) for b in range(2)]  # frames 0 and 1
+    assert 0.8 < corr[0] < 0.97 and abs(corr[1]) < 0.15  # shared 0.9 / i.i.d.
+    cfg = load_config("toy", TINY + ["diffusion.train_noise=mixed", "stages.0.steps=1"])
+    assert Trainer(cfg, tmp_path, progress=False, log=lambda *_: None).run().step == 1
+    with pytest.raises(ConfigError, match="train_noise"):
+        load_config("toy", TINY + ["diffusion.train_noise=lowfreq"])
+
+
+def test_a_stage_task_mix_replaces_the_conditioners(tmp_path):
+    mix = '{"first":0,"first_last":0,"loop":0,"prefix":0,"none":1}'
+    cfg = load_config("toy", TINY + ['stages=[{"name":"t2v","steps":2,"task_mix":' + mix + '}]'])
+    trainer = Trainer(cfg, tmp_path, progress=False, log=lambda *_: None)
+    masks, batch = [], trainer.c.conditioner.training_batch
+
+    def record(*args, **kw):
+        cond, mask = batch(*args, **kw)
+        masks.append(mask)
+        return cond, mask
+
+    trainer.c.conditioner.training_batch = record
+    trainer.run()
+    assert len(masks) == 2 and all(float(m.abs().sum()) == 0 for m in masks)  # text-only: no known frame
+
+
 def test_a_low_noise_stage_trains_only_below_its_max_sigma(tmp_path):
     from kinema.diffusion import Truncated
     from kinema.errors import ConfigError

@@ -11,6 +11,7 @@ from kinema.errors import ConfigError, InputError
 from kinema.vae import (IdentityAutoencoder, KLAutoencoder, KLAutoencoderConfig, PRESETS, DiagonalGaussian,
                         autoencoder_from_spec, autoencoder_spec, build_autoencoder, estimate_scale_shift,
                         load_autoencoder, preset, save_autoencoder)
+from kinema.vae.kl import fold, unfold
 
 
 def gen(seed=0):
@@ -61,6 +62,21 @@ def test_frames_are_independent():
         torch.testing.assert_close(ae.encode(video[:, :, 2:3]), z[:, :, 2:3], atol=1e-6, rtol=0)
         x, x2 = ae.decode(z), ae.decode(z2)
         torch.testing.assert_close(x[:, :, [0, 2]], x2[:, :, [0, 2]], atol=1e-6, rtol=0)
+
+
+def test_fold_gives_the_frames_stored_channels_last_and_the_same_codes_as_contiguous_frames():
+    video = smooth_video(b=2, t=3, h=16, w=24)
+    frames = fold(video)
+    plain = rearrange(video, "b c t h w -> (b t) c h w")
+    assert torch.equal(frames, plain) and frames.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(unfold(frames, 2), video)
+    ae = tiny()
+    with torch.no_grad():  # the memory layout changes the kernels' summation order, not the result
+        torch.testing.assert_close(DiagonalGaussian(ae.encoder(frames)).mode(),
+                                   DiagonalGaussian(ae.encoder(plain)).mode(), atol=1e-5, rtol=0)
+        z = ae.encode_dist(video).mode()
+        torch.testing.assert_close(ae.decoder(z.contiguous(memory_format=torch.channels_last)),
+                                   ae.decoder(z.contiguous()), atol=1e-5, rtol=0)
 
 
 def test_encode_sampling_is_seeded():

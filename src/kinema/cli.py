@@ -77,7 +77,8 @@ def _add_animate(sub) -> None:
                    help="SDEdit start: < 1 starts from the model's reference video noised part-way "
                         "(1 = pure noise; default: the model's)")
     a.add_argument("--guidance-ramp", default=None, help="MIN,MAX per-frame guidance ramp (SVD style)")
-    a.add_argument("--noise-prior", default=None, help="iid | mixed | lowfreq | image_noise (default: the model's)")
+    a.add_argument("--noise-prior", default=None,
+                   help="iid | mixed | lowfreq | image_noise (default: the model's; iid for --text-only)")
     a.add_argument("--noise-aug", type=float, default=0.0, help="noise level added to the input frames")
     a.add_argument("--motion", type=float, default=None, help="motion amount (as in the training data)")
     a.add_argument("--camera", default=None,

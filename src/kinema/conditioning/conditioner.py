@@ -170,6 +170,7 @@ class Conditioner:
         object_masks: Tensor | None = None,  # (B, T, H, W) the main object's masks, or None
         frames: Tensor | None = None,  # (B, 3, T, H, W) the clip's pixels: layered references (object_mask)
         encode=None,  # the autoencoder's encode, for the layered references
+        task_mix: TaskMix | None = None,  # a training stage's own mix (None = conditioner.task_mix)
     ) -> tuple[ConditionBatch, Tensor]:
         """Draw a task per sample, noise-augment the known frames, drop conditions for CFG.
 
@@ -177,7 +178,7 @@ class Conditioner:
         """
         B, _, T = latents.shape[:3]
         c = self.config
-        modes, mask = sample_tasks(B, T, c.task_mix, generator)  # mask (B, T)
+        modes, mask = sample_tasks(B, T, task_mix or c.task_mix, generator)  # mask (B, T)
         mask = mask.to(latents.device)
         known = _loopify(latents, modes)
         aug = _draw_noise_aug(B, c, generator).to(latents.device)

@@ -158,7 +158,7 @@ def strength_sigmas(sigmas: Tensor, strength: float) -> Tensor:
     n = len(sigmas) - 1
     if not 0.0 < strength <= 1.0:
         raise ConfigError(f"strength={strength!r} must be in (0, 1]")
-    run = int(n * strength)
+    run = int(n * strength + 1e-9)  # a product such as 49 * (1 / 49) = 0.99999... names step 1
     if run < 1:
         raise ConfigError(f"strength={strength} runs {run} of {n} steps: raise the strength or the steps")
     return sigmas[n - run:]

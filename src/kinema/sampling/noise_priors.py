@@ -40,9 +40,9 @@ FILTERS: tuple[str, ...] = ("gaussian", "butterworth", "ideal")
 MIXES: tuple[str, ...] = ("power", "linear")
 
 __all__ = [
-    "FILTERS", "MIXES", "NOISE_PRIORS", "PROCESSES", "STRUCTURE_PRIORS", "augment_condition", "freq_split",
-    "iid_noise", "image_noise_prior", "lowfreq_noise", "lowpass_mask", "make_initial_noise", "mixed_noise",
-    "mix_frequencies", "noised_image_noise", "sample_noise_aug_level", "signal_coefficient",
+    "FILTERS", "MIXED_SHARED", "MIXES", "NOISE_PRIORS", "PROCESSES", "STRUCTURE_PRIORS", "augment_condition",
+    "freq_split", "iid_noise", "image_noise_prior", "lowfreq_noise", "lowpass_mask", "make_initial_noise",
+    "mixed_noise", "mix_frequencies", "noised_image_noise", "sample_noise_aug_level", "signal_coefficient",
 ]
 
 
@@ -156,21 +156,30 @@ def iid_noise(shape, *, generator, first_latent=None, sigma_max=None, process="v
     return _randn(shape, generator, device)
 
 
+MIXED_SHARED = 0.9  # the mixed prior's default share, screened on warping error (README)
+
+
 def mixed_noise(shape, *, generator, first_latent=None, sigma_max=None, process="ve",
-                shared: float = 0.9) -> Tensor:
+                shared: float | Tensor = MIXED_SHARED) -> Tensor:
     """PYoCo's mixed noise (Ge et al. 2023, "Preserve Your Own Correlation"), (B, C, T, h, w).
 
     ``eps_i = sqrt(shared) eps_ref + sqrt(1 - shared) eps'_i``: a reference noise ``eps_ref``
     broadcast over the T frames (drawn first), plus i.i.d. ``eps'`` (unit variance per element,
     correlation ``shared`` between any two frames; 0 = i.i.d., 1 = one noise for all frames).
+    ``shared`` may be a (B,) tensor: one share per sample (training draws i.i.d. noise for text-only
+    samples, see ``diffusion.train_noise``).
     """
-    if not 0.0 <= shared <= 1.0:
+    share = torch.as_tensor(shared, dtype=torch.float32)
+    if bool(((share < 0) | (share > 1)).any()):
         raise ConfigError(f"noise prior shared={shared!r} is outside the accepted range [0, 1]")
     device = None if first_latent is None else first_latent.device
     b, c, _, h, w = shape
     eps_ref = _randn((b, c, 1, h, w), generator, device)  # broadcast over T
     eps_res = _randn(shape, generator, device)
-    return math.sqrt(shared) * eps_ref + math.sqrt(1.0 - shared) * eps_res
+    if share.dim() == 0:
+        return math.sqrt(float(share)) * eps_ref + math.sqrt(1.0 - float(share)) * eps_res
+    share = share.reshape(-1, 1, 1, 1, 1).to(eps_res.device)  # (B,) -> per sample
+    return share.sqrt() * eps_ref + (1.0 - share).sqrt() * eps_res
 
 
 def noised_image_noise(first_latent: Tensor, eps: Tensor, sigma_max: float, process: str) -> Tensor:

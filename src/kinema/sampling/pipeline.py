@@ -47,7 +47,7 @@ class GenerationRequest:
     plan_guidance: float | None = None  # motion-plan guidance scale (planned models; None = the model's default)
     guidance_ramp: tuple[float, float] | None = None  # per-frame (min, max) as in SVD
     guidance_rescale: float = 0.0
-    noise_prior: str | None = None  # a name in NOISE_PRIORS (None = the model's default, else "iid")
+    noise_prior: str | None = None  # a name in NOISE_PRIORS (None = the model's default; "iid" for text-to-video)
     strength: float | None = None  # SDEdit start from the reference video; 1 = pure noise (None = the model's default)
     noise_aug: float = 0.0
     replace_known: bool = True  # impose the known frames' latents on x0 at every step
@@ -93,7 +93,9 @@ class I2VPipeline:
         t0 = time.perf_counter()
         req = self._resolve(GenerationRequest(prompt=prompt, **options))  # 1
         frames = self._known_frames(req, image, last_frame, keyframes)  # 2
-        req.strength = req.strength if frames else 1.0  # text-to-video: no reference video to start from
+        if not frames:  # text-to-video: no reference video to start from, and i.i.d. noise unless asked
+            req.strength = 1.0  # (train_noise "mixed" trains text-only clips on i.i.d. noise)
+            req.noise_prior = req.noise_prior if options.get("noise_prior") else "iid"
         latents = [self._encode_frame(f.image) for f in frames]  # 3
         conds = Conditions(frames=frames, prompt=req.prompt, fps=req.fps, motion=req.motion, noise_aug=req.noise_aug,
                            camera=req.camera, plan=req.plan, object_mask=self._object_mask(object_mask, image, req))
@@ -123,7 +125,8 @@ class I2VPipeline:
         req.sampler = req.sampler or d.get("sampler", "euler")
         req.image_guidance = float(d.get("image_guidance", 1.0) if req.image_guidance is None else req.image_guidance)
         req.plan_guidance = float(d.get("plan_guidance", 1.0) if req.plan_guidance is None else req.plan_guidance)
-        req.strength = float(d.get("strength", 1.0) if req.strength is None else req.strength)
+        if req.strength is None:  # the model's default, raised to one step where it would run none at these steps
+            req.strength = max(float(d.get("strength", 1.0)), 1.0 / req.steps)
         req.noise_prior = str(d.get("noise_prior", "iid") if req.noise_prior is None else req.noise_prior)
         check_range("fps", req.fps, 1.0, 120.0)
         check_range("frames", req.frames, 1, 512)

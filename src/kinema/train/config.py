@@ -30,6 +30,9 @@ class ModelSpec:
     path: str | None = None
 
 
+TRAIN_NOISES: tuple[str, ...] = ("iid", "mixed")
+
+
 @dataclass
 class DiffusionSpec:
     parameterization: str = "v"  # eps | v | x0 | flow | edm
@@ -43,6 +46,9 @@ class DiffusionSpec:
     plan_guidance: float = 1.0  # default motion-plan guidance scale at inference (planned models; 1 = off)
     strength: float = 1.0  # default SDEdit start at inference: < 1 noises the reference video partway (1 = pure noise)
     noise_prior: str = "iid"  # default initial-noise prior at inference (kinema.sampling.noise_priors)
+    # the noise the training loss draws: "iid", or "mixed" (PYoCo: frames share 0.9 of it, the
+    # structure the "mixed" prior samples with, so the model learns to remove that noise)
+    train_noise: str = "iid"
     options: dict[str, Any] = field(default_factory=dict)  # extra parameterization kwargs
 
     def __post_init__(self) -> None:
@@ -51,6 +57,7 @@ class DiffusionSpec:
         if not 0.0 < self.strength <= 1.0:
             raise ConfigError(f"diffusion.strength={self.strength!r} must be in (0, 1]")
         check_choice("diffusion.noise_prior", self.noise_prior, tuple(NOISE_PRIORS))
+        check_choice("diffusion.train_noise", self.train_noise, TRAIN_NOISES)
 
 
 @dataclass

@@ -49,6 +49,20 @@ class TrainState:
     autoencoder_frozen_stats: bool = False
 
 
+def training_eps(train_noise: str, latents: torch.Tensor, mask: torch.Tensor,
+                 generator: torch.Generator) -> torch.Tensor | None:
+    """The noise of a denoiser step for ``diffusion.train_noise``: None (the loss draws i.i.d.
+    noise) or PYoCo's mixed noise (Ge et al. 2023), the ``mixed`` sampling prior's share for clips
+    with a known frame (what an SDEdit start samples them with) and i.i.d. for text-only clips (what
+    text-to-video samples with). latents (B, C, T, h, w), mask (B, T) the known frames."""
+    if train_noise == "iid":
+        return None
+    from kinema.sampling.noise_priors import MIXED_SHARED, mixed_noise
+
+    share = MIXED_SHARED * (mask > 0).any(dim=1).float().cpu()  # (B,)
+    return mixed_noise(latents.shape, generator=generator, shared=share).to(latents)
+
+
 class Trainer:
     def __init__(self, config: TrainConfig, out_dir: str | Path, *, resume: bool = False, max_steps: int | None = None,
                  text_encoder=None, log: Callable[[str], None] = print, progress: bool = True):
@@ -243,12 +257,13 @@ class Trainer:
             return self._planner_loss(stage, batch["caption"], motion, plan, video, objects)
         with torch.no_grad():
             latents = self.c.autoencoder.encode(video)  # (B, C, T, h, w)
-        cond, _ = self.c.conditioner.training_batch(latents, batch["caption"], batch["fps"].to(self.device), motion,
-                                                    gen, plan=plan, object_masks=objects, frames=video,
-                                                    encode=self.c.autoencoder.encode)
+        cond, mask = self.c.conditioner.training_batch(latents, batch["caption"], batch["fps"].to(self.device),
+                                                       motion, gen, plan=plan, object_masks=objects, frames=video,
+                                                       encode=self.c.autoencoder.encode, task_mix=stage.task_mix)
         image_mode = stage.image_prob > 0 and torch.rand((), generator=gen).item() < stage.image_prob
         kw = {"image_mode": True} if image_mode else {}
-        per_sample, sigma = self.loss_fn(self.denoiser, latents, cond, gen, **kw)
+        eps = training_eps(self.config.diffusion.train_noise, latents, mask, gen)
+        per_sample, sigma = self.loss_fn(self.denoiser, latents, cond, gen, eps=eps, **kw)
         bins.add(per_sample.detach(), sigma.detach())
         return per_sample.mean()
 
