@@ -19,4 +19,4 @@ Path("out").mkdir(exist_ok=True)
 for name, image, kwargs in EXAMPLES:
     result = pipe(image, **kwargs)
     path = result.save(Path("out") / name)
-    print(f"wrote {path} ({result.frames.shape[0]} frames, {result.params['seconds']}s): {kwargs['prompt']!r}")
+    print(f"wrote {path} ({result.frames.shape[0]} frames, generated in {result.seconds:.1f} s): {kwargs['prompt']!r}")

@@ -1,6 +1,12 @@
 """The command line: exit codes, one-line errors, no half-written outputs, provenance."""
 
+import hashlib
+import io
 import json
+import os
+import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -22,6 +28,23 @@ def image(tmp_path):
     return path
 
 
+def _files(path):
+    """{name: bytes} of an output file or of a PNG-sequence folder."""
+    return {p.name: p.read_bytes() for p in sorted(path.iterdir())} if path.is_dir() else {path.name: path.read_bytes()}
+
+
+@pytest.mark.parametrize("name", ["a.mp4", "a.webm", "a.gif", "frames/"])
+def test_same_command_same_bytes_in_every_format(capsys, tmp_path, tiny_model, image, name):
+    """Issue 25 item 4: one seed, one file, byte for byte (timings live in the sidecar only)."""
+    outputs = []
+    for run in ("1", "2"):
+        code, out, err = _run(capsys, "animate", image, "-o", f"{tmp_path / run}/{name}", "--model", tiny_model,
+                              "--steps", 2, "--seed", 3, "--prompt", "a red star moves left")
+        assert code == 0 and "wrote" in out, err
+        outputs.append(tmp_path / run / name.rstrip("/"))
+    assert _files(outputs[0]) == _files(outputs[1])
+
+
 def test_animate_writes_video_with_provenance_and_same_seed_same_video(capsys, tmp_path, tiny_model, image):
     for name in ("a.gif", "b.gif"):
         code, out, _ = _run(capsys, "animate", image, "-o", tmp_path / name, "--model", tiny_model,
@@ -34,7 +57,11 @@ def test_animate_writes_video_with_provenance_and_same_seed_same_video(capsys, t
     meta = read_metadata(tmp_path / "a.gif")
     assert meta["request"]["seed"] == 3 and meta["request"]["prompt"] == "a red star moves left"
     assert meta["model"].startswith("model.safetensors@sha256:") and "kinema_version" in meta
-    assert json.loads((tmp_path / "a.gif.json").read_text()) == meta
+    assert meta["known_frames"] == [{"index": 0, "strength": 1.0, "of": "file",
+                                     "sha256": hashlib.sha256(image.read_bytes()).hexdigest()}]
+    assert meta["device"] == "cpu" and "seconds" not in json.dumps(meta)
+    sidecar = json.loads((tmp_path / "a.gif.json").read_text())
+    assert sidecar.pop("timing")["seconds"] > 0 and sidecar == meta
 
 
 def test_animate_mask_on_a_model_without_segmenter_is_one_line(capsys, tmp_path, tiny_model, image):
@@ -104,8 +131,8 @@ def test_usage_errors_exit_2(capsys):
     assert e.value.code == 2
 
 
-def test_info_prints_config_and_parameter_count(capsys, tiny_model):
-    code, out, _ = _run(capsys, "info", tiny_model)
+def test_info_json_prints_config_and_parameter_count(capsys, tiny_model):
+    code, out, _ = _run(capsys, "info", tiny_model, "--json")
     data = json.loads(out)
     assert code == 0 and data["parameters"]["backbone"] > 0 and data["config"]["backbone"]["kind"] == "unet3d"
     assert data["info"]["steps"] == 2
@@ -132,3 +159,114 @@ def test_train_export_to_writes_the_last_checkpoint_as_a_model(capsys, tmp_path)
     assert sorted(p.name for p in run.rglob("*")) == logs  # the run itself is left as it was
     code, _, err = _run(capsys, "train", "toy", "--out", tmp_path / "none", "--export-to", tmp_path / "x", *sets)
     assert code != 0 and "no checkpoint" in err
+
+
+# ---- progress, --quiet, start-up, info (issue 25 items 12-14) ----------------------------------
+
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal, so progress bars show (they hide on pipes and files)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _run_on_terminal(monkeypatch, capsys, *argv):
+    err = _Terminal()
+    monkeypatch.setattr(sys, "stderr", err)
+    code = main([str(a) for a in argv])
+    return code, capsys.readouterr().out, err.getvalue()
+
+
+def test_animate_shows_a_denoising_bar_on_a_terminal_and_quiet_hides_it(monkeypatch, capsys, tmp_path, tiny_model,
+                                                                        image):
+    args = ("animate", image, "-o", tmp_path / "a.gif", "--model", tiny_model, "--steps", 3, "--strength", 1)
+    code, out, err = _run_on_terminal(monkeypatch, capsys, *args)
+    assert code == 0 and "denoise" in err and "/3 [" in err  # a bar over the 3 sampler steps
+    assert out.count("\n") == 1 and out.startswith("wrote ")  # stdout: the result only
+    for quiet in (("-q", *args), (*args, "--quiet")):  # global or after the verb
+        code, out, err = _run_on_terminal(monkeypatch, capsys, *quiet)
+        assert code == 0 and err == "" and out.startswith("wrote ")
+
+
+def test_no_bar_when_stderr_is_not_a_terminal(capsys, tmp_path, tiny_model, image):
+    code, _, err = _run(capsys, "animate", image, "-o", tmp_path / "a.gif", "--model", tiny_model, "--steps", 2)
+    assert code == 0 and err == ""
+
+
+def test_animate_says_video_length_and_generation_time_apart(capsys, tmp_path, tiny_model, image):
+    code, out, _ = _run(capsys, "animate", image, "-o", tmp_path / "a.gif", "--model", tiny_model, "--steps", 2,
+                        "--fps", 8)
+    assert code == 0
+    assert re.fullmatch(r"wrote .*a\.gif: 4 frames at 8 fps \(0\.5 s of video\), generated in \d+\.\d s\n", out)
+
+
+def test_pipeline_bar_keeps_the_callers_callback(tiny_model, image):
+    import kinema
+    from kinema.progress import progress
+
+    pipe = kinema.load(tiny_model)
+    seen = []
+    pipe(image, steps=3, strength=1.0, callback=lambda d: seen.append(d["i"]))
+    assert seen == [0, 1, 2]
+    with progress(total=2, quiet=True) as bar:  # quiet: a bar object that shows nothing
+        bar.update()
+        assert bar.disable
+
+
+@pytest.mark.filterwarnings("ignore:only n=")  # a tiny reference set, on purpose
+def test_bench_stdout_is_one_line(capsys, tmp_path):
+    code, out, _ = _run(capsys, "bench", "world", "--baselines", "static", "--n", 16, "--reference", 4,
+                        "--size", "32x32", "--frames", 4, "--out", tmp_path / "b")
+    assert code == 0 and out.count("\n") == 1 and "report.json" in out
+
+
+_IN_FRESH_PYTHON = """
+import os, sys
+from kinema.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(os.environ.get("OMP_WAIT_POLICY"), "torch" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["animate", "--help"], ["animate"], ["animate", "x.png"],
+                                  ["info", "--bogus"]])
+def test_help_and_usage_errors_import_no_torch_and_set_passive_threads(argv):
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", _IN_FRESH_PYTHON, *argv], env=env, capture_output=True, text=True)
+    assert out.stdout.split()[-2:] == ["PASSIVE", "False"], out.stderr
+
+
+def test_a_users_wait_policy_is_kept():
+    env = {**os.environ, "OMP_WAIT_POLICY": "ACTIVE"}
+    out = subprocess.run([sys.executable, "-c", _IN_FRESH_PYTHON, "--help"], env=env, capture_output=True, text=True)
+    assert out.stdout.split()[-2:] == ["ACTIVE", "False"]
+
+
+def test_entry_freezes_the_heap_before_exit_once_torch_is_loaded(monkeypatch, capsys, tiny_model):
+    import gc
+
+    from kinema import cli
+
+    frozen = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    monkeypatch.setattr(sys, "argv", ["kinema", "info", str(tiny_model)])
+    assert cli.entry() == 0 and frozen == [True]
+
+
+def test_info_default_is_a_short_summary(capsys, tiny_model):
+    code, out, _ = _run(capsys, "info", tiny_model)
+    lines = out.splitlines()
+    assert code == 0 and 5 <= len(lines) <= 12 and not out.lstrip().startswith("{")
+    assert re.search(r"^size +0\.\d\d M parameters \(backbone", out, re.M)
+    assert re.search(r"^trained +16x16, 4 frames at \d+ fps", out, re.M)
+    assert "benchmark" not in out  # a file without figures shows no benchmark line (never invented)
+
+
+def test_info_summary_of_the_default_model_names_figures_and_recipe(capsys):
+    code, out, _ = _run(capsys, "info")
+    assert code == 0 and len(out.splitlines()) <= 12
+    for needle in ("image-to-video", "M parameters", "64x64, 16 frames", "first frame", "FD_inf", "recipe", "--json"):
+        assert needle in out, needle

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 from safetensors.torch import load_file
 
@@ -54,3 +55,32 @@ def test_bench_world_cli_writes_reports(capsys, tmp_path, tiny_model):
                  "--steps", "2", "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report and (out / "report.md").exists() and (out / "grid.png").exists()
+
+
+def test_scan_flags_cover_every_scan_option(capsys, tmp_path):
+    """Variable frame rate is kept by default; --skip-vfr, --codecs, --workers, --no-motion and
+    --min-frames reach scan()."""
+    from test_data_real import _vfr_mkv
+
+    from kinema.video import write_video
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    _vfr_mkv(clips / "phone.mkv")
+    write_video(clips / "steady.mp4", np.zeros((10, 16, 16, 3), np.uint8), 8.0)
+    out = tmp_path / "m.jsonl"
+    assert main(["data", "scan", str(clips), "--out", str(out), "--no-motion"]) == 0
+    rows = {json.loads(line)["path"]: json.loads(line) for line in out.read_text().splitlines()}
+    assert set(rows) == {"clips/phone.mkv", "clips/steady.mp4"} and rows["clips/phone.mkv"]["motion_score"] is None
+    capsys.readouterr()
+    assert main(["data", "scan", str(clips), "--out", str(out), "--skip-vfr", "--min-frames", "10",
+                 "--workers", "0"]) == 0
+    assert [json.loads(line)["path"] for line in out.read_text().splitlines()] == ["clips/steady.mp4"]
+    assert "variable_frame_rate: " in capsys.readouterr().out
+    assert main(["data", "scan", str(clips), "--out", str(out), "--min-frames", "11"]) == 0
+    assert [json.loads(line)["path"] for line in out.read_text().splitlines()] == ["clips/phone.mkv"]
+    assert main(["data", "scan", str(clips), "--out", str(out), "--codecs", "vp9, h264"]) == 0
+    assert [json.loads(line)["path"] for line in out.read_text().splitlines()] == ["clips/steady.mp4"]
+    assert "unsupported_codec" in capsys.readouterr().out
+    assert main(["data", "scan", str(clips), "--out", str(out), "--min-frames", "0"]) == 2
+    assert "min_frames=0" in capsys.readouterr().err

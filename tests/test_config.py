@@ -51,3 +51,41 @@ def test_from_dict_round_trip_of_the_default_config():
 
     cfg = TrainConfig()
     assert from_dict(TrainConfig, to_dict(cfg)) == cfg
+
+
+@pytest.mark.parametrize("override,needle", [
+    ("optim.accumulation=0", "optim.accumulation=0 is outside the accepted range [1, inf]"),
+    ("log_every=0", "log_every=0 is outside the accepted range [1, inf]"),
+    ("optim.lr=NaN", "optim.lr=nan is outside the accepted range (0, inf]"),
+    ("optim.lr=0", "optim.lr=0.0 is outside the accepted range (0, inf]"),
+    ("optim.grad_clip=-1", "optim.grad_clip=-1.0 is outside the accepted range [0.0, inf]"),
+    ("optim.warmup_steps=-1", "optim.warmup_steps=-1 is outside the accepted range [0, inf]"),
+    ("optim.betas=[0.9,1.0]", "optim.betas[1]=1.0 is outside the accepted range [0, 1)"),
+    ("diffusion.sample_steps=-3", "diffusion.sample_steps=-3 is outside the accepted range [1, 1000]"),
+    ("save_every_minutes=-1", "save_every_minutes=-1.0 is outside the accepted range [0.0, inf]"),
+    ("ema_decay=Infinity", "ema_decay=inf is outside the accepted range [0.0, 1.0]"),
+    ("stages.0.lr=-1", "stages[video].lr=-1.0 is outside the accepted range (0, inf]"),
+    ('stages=[{"name":"a","steps":1},{"name":"a","steps":1}]', "stages: names must be unique"),
+    ("stages.5=1", "override stages.5: stages has 1 element(s), no index 5 (valid indices 0..0)"),
+    ("stages.x=1", "override stages.x: 'x' is not an index of stages"),
+    ("stages.x.steps=1", "override stages.x.steps: 'x' is not an index of stages"),
+])
+def test_out_of_range_training_values_name_the_key_and_the_range(override, needle):
+    """Each of these once trained nothing with exit 0, crashed mid-run, or raised a raw IndexError."""
+    with pytest.raises(ConfigError) as e:
+        load_config("toy", [override])
+    assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_check_range_rejects_nan_and_infinity():
+    from kinema.config import check_range
+
+    for bad in (float("nan"), float("inf"), float("-inf")):
+        with pytest.raises(ConfigError, match="outside the accepted range"):
+            check_range("x", bad, 0, None)
+    check_range("x", 3, 0, None)
+
+
+def test_the_toy_preset_checkpoints_before_its_end():
+    cfg = load_config("toy")
+    assert 0 < cfg.save_every < cfg.total_steps and cfg.save_every_minutes > 0

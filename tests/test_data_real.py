@@ -16,8 +16,8 @@ from torch.utils.data import DataLoader
 from kinema.data.buckets import Bucket, BucketBatchSampler
 from kinema.data.latent_cache import LatentCacheDataset, cache_latents
 from kinema.data.preview import LABEL_HEIGHT, contact_sheet
-from kinema.data.real import (ImageFolderDataset, VideoClipDataset, VideoRecord, load_records, read_manifest,
-                              write_manifest)
+from kinema.data.real import (ImageFolderDataset, VideoClipDataset, VideoRecord, decode_frames, load_records,
+                              read_manifest, write_manifest)
 from kinema.data.scan import scan
 from kinema.errors import InputError
 from kinema.vae.identity import IdentityAutoencoder
@@ -57,6 +57,46 @@ def _vfr_mkv(path: Path) -> None:
             c.mux(p)
 
 
+def _b_frame_avi(path: Path, offset: int, frames: int = 16) -> Path:
+    """MPEG-4 Part 2 in AVI with B-frames, its first frame at pts ``offset`` (an encoder delay,
+    as Xvid/DivX files have); frame i is grey level 16 * i."""
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("mpeg4", rate=8)
+        s.width, s.height, s.pix_fmt = 32, 32, "yuv420p"
+        s.codec_context.max_b_frames = 2
+        for i in range(frames):
+            f = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 16 * i, np.uint8), format="rgb24")
+            f.pts = offset + i
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return path
+
+
+def _fps_filter_levels(path: Path, fps: float) -> list[float]:
+    """Mean grey level of each frame ffmpeg's fps filter (round=near) outputs: the reference
+    for resampling a variable-frame-rate file to a constant rate."""
+    out = []
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        graph = av.filter.Graph()
+        src, fps_filter, sink = (graph.add_buffer(template=stream),
+                                 graph.add("fps", f"fps={Fraction(fps).limit_denominator(10000)}:round=near"),
+                                 graph.add("buffersink"))
+        src.link_to(fps_filter)
+        fps_filter.link_to(sink)
+        graph.configure()
+        for frame in [*c.decode(stream), None]:
+            graph.push(frame)
+            while True:
+                try:
+                    out.append(float(graph.pull().to_ndarray(format="rgb24").mean()))
+                except (av.BlockingIOError, av.EOFError):
+                    break
+    return out
+
+
 @pytest.fixture(scope="module")
 def media(tmp_path_factory) -> Path:
     """A folder with good and bad files (see the expected scan reasons in test_scan)."""
@@ -79,7 +119,7 @@ def media(tmp_path_factory) -> Path:
 
 
 EXPECTED_SKIPS = {"too_short": ["short.mp4"], "zero_length": ["empty.mp4"], "unreadable": ["garbage.mp4"],
-                  "truncated": ["cut.webm"], "variable_frame_rate": ["vfr.mkv"]}
+                  "truncated": ["cut.webm"]}  # vfr.mkv is kept by default (resampled)
 
 
 @pytest.fixture(scope="module")
@@ -93,13 +133,13 @@ def test_scan_keeps_good_files_and_names_each_skip(scanned):
     got = {reason: sorted(Path(p).name for p in paths) for reason, paths in summary.skipped.items()}
     assert got == EXPECTED_SKIPS
     kept = {r.path.name: r for r in summary.kept}
-    assert sorted(kept) == ["loop.gif", "moving.mp4", "photo.png", "ramp.mp4", "still.webm"]
+    assert sorted(kept) == ["loop.gif", "moving.mp4", "photo.png", "ramp.mp4", "still.webm", "vfr.mkv"]
     assert kept["moving.mp4"].caption == "a texture pans left"
     assert kept["still.webm"].caption == "nothing moves"
     assert (kept["moving.mp4"].frames, kept["moving.mp4"].fps, kept["moving.mp4"].width) == (16, 8.0, 48)
     assert kept["photo.png"].frames == 1 and (kept["photo.png"].width, kept["photo.png"].height) == (40, 24)
     assert kept["moving.mp4"].motion_score > 20 * kept["still.webm"].motion_score
-    assert "garbage.mp4" in summary.report() and summary.num_skipped == 5
+    assert "garbage.mp4" in summary.report() and summary.num_skipped == 4
     # the written manifest reads back to the kept records, paths relative to the manifest
     assert read_manifest(out) == summary.kept
     first = json.loads(out.read_text().splitlines()[0])
@@ -113,11 +153,47 @@ def test_scan_with_workers_matches_serial(media, scanned, tmp_path):
     assert read_manifest(tmp_path / "m.csv") == summary.kept
 
 
-def test_scan_allow_vfr_keeps_the_vfr_file(media, tmp_path):
-    summary = scan(media, None, min_frames=8, allow_vfr=True, compute_motion=False)
-    vfr = [r for r in summary.kept if r.path.name == "vfr.mkv"]
-    # mean rate (12 frames over ~1.2 s), not the container's nominal guess of 24 fps
-    assert len(vfr) == 1 and vfr[0].fps == pytest.approx(10.0, rel=0.1)
+def test_scan_keeps_vfr_by_default_and_skips_it_on_request(media, scanned):
+    vfr = [r for r in scanned[0].kept if r.path.name == "vfr.mkv"]
+    # mean rate (12 frames over ~1.3 s), not the container's nominal guess of 24 fps
+    assert len(vfr) == 1 and vfr[0].fps == pytest.approx(10.0, rel=0.1) and vfr[0].frames == 12
+    strict = scan(media, None, min_frames=8, allow_vfr=False, compute_motion=False)
+    assert [Path(p).name for p in strict.skipped["variable_frame_rate"]] == ["vfr.mkv"]
+    assert "--skip-vfr" in strict.details[str(media / "vfr.mkv")]
+
+
+def test_vfr_file_is_resampled_like_ffmpegs_fps_filter(media, scanned):
+    """Intervals alternate 160 / 40 ms: each grid tick shows the frame on screen at that instant."""
+    (rec,) = [r for r in scanned[0].kept if r.path.name == "vfr.mkv"]
+    want = _fps_filter_levels(media / "vfr.mkv", rec.fps)
+    got = decode_frames(rec.path, list(range(len(want))), rec.fps).mean(axis=(1, 2, 3))
+    assert len(want) >= 10 and np.allclose(got, want, atol=0.5)
+    assert len(set(np.round(want))) < len(want)  # some frames held across a gap, some dropped
+    # a training clip at 5 fps: its frames are the ones on screen every 0.2 s
+    clip = VideoClipDataset([rec], frames=5, size=(16, 16), fps=5.0, temporal="start")[0]
+    every_fifth = _fps_filter_levels(media / "vfr.mkv", 5.0)[:5]
+    assert float(clip["fps"]) == pytest.approx(5.0)
+    assert np.allclose((clip["video"].mean(dim=(0, 2, 3)) + 1) * 127.5, every_fifth, atol=1.0)
+
+
+@pytest.mark.parametrize("offset", [0, 5])
+def test_avi_whose_first_frame_is_not_at_pts_0_scans_and_decodes_in_order(tmp_path, offset):
+    """Xvid-style AVIs: B-frames delay the first frame (pts >= 1) while the stream starts at 0."""
+    path = _b_frame_avi(tmp_path / f"xvid{offset}.avi", offset)
+    with av.open(str(path)) as c:
+        first_pts = next(c.decode(video=0)).pts
+        assert c.streams.video[0].start_time == 0 and first_pts >= 1  # the case this test is about
+    summary = scan(tmp_path, None, min_frames=8)
+    assert summary.skipped == {} and [(r.frames, r.fps) for r in summary.kept] == [(16, 8.0)]
+    levels = decode_frames(path, [0, 1, 2, 9, 10, 15], 8.0).mean(axis=(1, 2, 3)) / 16
+    assert np.allclose(levels, [0, 1, 2, 9, 10, 15], atol=0.3)  # presentation order, seek path included
+
+
+def test_decode_error_names_the_real_cause(media, tmp_path):
+    with pytest.raises(InputError, match=r"frame 30 .*past the end of the video, which ends at frame 23"):
+        decode_frames(media / "ramp.mp4", [0, 30], 24.0)
+    with pytest.raises(InputError, match="empty"):
+        decode_frames(media / "empty.mp4", [0])
 
 
 def test_scan_of_a_manifest_uses_windows_and_codec_filter(media, tmp_path):
@@ -206,6 +282,18 @@ def test_bad_file_at_read_time_does_not_stop_two_worker_loader(media, scanned):
         VideoClipDataset([bad, bad], frames=4, size=(16, 16))[0]
 
 
+def test_forked_workers_decode_after_the_parent_used_pyavs_threaded_converter(scanned):
+    """PyAV's shared swscale context runs slice threads; a forked child that inherited it used to
+    hang freeing them (avpriv_slicethread_free). kinema converts with its own per-process,
+    single-threaded context, so the parent's state does not matter."""
+    other = av.VideoFrame.from_ndarray(np.zeros((24, 40, 3), np.uint8), format="rgb24").reformat(format="yuv420p")
+    other.to_ndarray(format="rgb24")  # parent: PyAV's own per-thread context, automatic threads
+    videos = [r for r in scanned[0].kept if not r.is_image]
+    ds = VideoClipDataset(videos, frames=4, size=(16, 16))
+    loader = DataLoader(ds, batch_size=2, num_workers=2, multiprocessing_context="fork", timeout=60)
+    assert sum(len(b["path"]) for b in loader) == len(ds)
+
+
 def test_image_folder_gives_one_frame_videos(media):
     ds = ImageFolderDataset(media, size=(20, 12))
     (item,) = [ds[i] for i in range(len(ds))]
@@ -234,7 +322,7 @@ def test_latent_cache_round_trip_equals_direct_encoding(media, scanned, tmp_path
     bad = VideoRecord(media / "garbage.mp4", "", fps=8.0, frames=16, width=48, height=32)
     index = cache_latents(records + [bad], IdentityAutoencoder(), tmp_path / "cache", frames=4, size=(16, 16),
                           shard_size=2, batch_size=2)
-    assert index["num_items"] == len(records) and len(index["shards"]) == 2
+    assert index["num_items"] == len(records) and len(index["shards"]) == (len(records) + 1) // 2
     assert list(index["skipped"]) == [str(bad.path)]
     cached = LatentCacheDataset(tmp_path / "cache")
     direct = VideoClipDataset(records, frames=4, size=(16, 16), crop="center", temporal="start")
@@ -261,10 +349,10 @@ def test_build_real_dataset_and_cache_cli(media, scanned, tmp_path):
 
     _, manifest = scanned
     ds = build_real_dataset("manifest", manifest, size=(16, 16), frames=4, fps=8.0, seed=0)
-    assert len(ds) == 4 and ds[0]["video"].shape == (3, 4, 16, 16)  # the still is left out
+    assert len(ds) == 5 and ds[0]["video"].shape == (3, 4, 16, 16)  # the still is left out
     assert len(build_real_dataset("images", media, size=(16, 16), frames=1)) == 1
     with pytest.raises(InputError, match="split"):
         build_real_dataset("manifest", manifest, size=(16, 16), frames=4, split="val")
     save_autoencoder(IdentityAutoencoder(), tmp_path / "vae.safetensors")
     index = cache_latents_cli(manifest, tmp_path / "vae.safetensors", tmp_path / "cache", size=(8, 8), frames=2)
-    assert index["num_items"] == 4 and index["latent_shape"] == [3, 2, 8, 8]
+    assert index["num_items"] == 5 and index["latent_shape"] == [3, 2, 8, 8]

@@ -231,3 +231,83 @@ def test_cli_eval_stats_and_weights(sets, capsys):
     assert main(["weights", "list"]) == 0 and "inception-fid" in capsys.readouterr().out
     assert main(["weights", "where", "bogus"]) == 2
     assert main(["eval", "list"]) == 0 and "fvd-styleganv" in capsys.readouterr().out
+
+
+def _refuse_constant(name):
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def test_report_json_is_strict_when_psnr_is_infinite(sets):
+    """Identical frames give PSNR inf: report.json spells it "inf" (strict JSON), as md and html do."""
+    gen, ref, tmp = sets
+    paths = write_reports(evaluate(EvalRequest(gen, ref, ["psnr", "flicker"], cache_dir=None)), tmp / "r.json")
+    data = json.loads(paths["json"].read_text(), parse_constant=_refuse_constant)
+    psnr = data["metrics"][0]
+    assert psnr["value"] == "inf" and set(psnr["per_video"].values()) == {"inf"} and float(psnr["value"]) > 1e308
+    assert isinstance(data["metrics"][1]["value"], float) and any('"inf"' in n for n in data["notes"])
+    assert "| psnr | inf |" in paths["md"].read_text() and "<td>psnr</td><td>inf</td>" in paths["html"].read_text()
+
+
+def test_a_write_failing_midway_leaves_no_partial_file(sets, monkeypatch, capsys):
+    """A full disk while the grid is written: no truncated _grid.png, no temporary, no report.json."""
+    import errno
+    import pathlib
+
+    from kinema.cli import main
+
+    gen, ref, tmp = sets
+    real = pathlib.Path.write_bytes
+
+    def half_then_full(self, data):
+        if "_grid" in self.name:
+            real(self, data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(pathlib.Path, "write_bytes", half_then_full)
+    out = tmp / "out"
+    assert main(["eval", "--generated", str(gen), "--reference", str(ref), "--metrics", "psnr",
+                 "--no-cache", "-q", "--out", str(out / "r.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "r_grid.png" in err and "No space left" in err
+    assert sorted(p.name for p in out.iterdir()) == ["r_bars.png", "r_curves.png"]  # complete, written before
+
+
+def test_every_metric_reports_progress_and_quiet_keeps_stderr_empty(sets, capsys, monkeypatch):
+    """Item 12: each step (reading, each metric) goes through the progress callback; -q: no bar."""
+    from kinema import progress
+    from kinema.cli import build_parser, main
+    from kinema.cli_eval import _progress
+
+    monkeypatch.setattr(progress, "_QUIET", False)  # process-wide; an earlier `main([..., "-q"])` sets it
+    gen, ref, tmp = sets
+    seen = []
+
+    def record(items, desc=None):
+        seen.append(desc)
+        return items
+
+    evaluate(EvalRequest(gen, ref, ["psnr", "flicker", "kinema-fmd-v1"], cache_dir=None), record)
+    assert seen == ["reading gen", "reading ref", "psnr", "flicker", "kinema-motion-histogram-v1",
+                    "kinema-motion-histogram-v1"]
+    parse = build_parser().parse_args
+    assert _progress(parse(["eval", "-q"])) is None and _progress(parse(["eval", "--no-progress"])) is None
+    assert callable(_progress(parse(["eval"])))
+    assert main(["eval", "--generated", str(gen), "--reference", str(ref), "--metrics", "psnr", "--no-cache",
+                 "--quiet", "--out", str(tmp / "q.json")]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and out.splitlines()[0].split() == ["psnr", "inf"]
+
+
+def test_flicker_is_listed_and_reported_on_the_0_255_scale(tmp_path, capsys):
+    """`eval list` must name the unit flicker's values are in: black/white alternation is 255."""
+    from kinema.cli import main
+
+    frames = np.zeros((4, 16, 16, 3), np.uint8)
+    frames[1::2] = 255
+    write_video(tmp_path / "g" / "blink.gif", frames, 8.0)
+    rep = evaluate(EvalRequest(tmp_path / "g", None, ["flicker"], cache_dir=None))
+    assert rep.outputs[0].result.value == pytest.approx(255.0)
+    assert main(["eval", "list"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("flicker "))
+    assert "0..255" in line and "/ 255" not in line

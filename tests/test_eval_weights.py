@@ -133,11 +133,42 @@ def test_where_lists_places_in_order_with_existence(spec, monkeypatch, tmp_path)
 
 def test_list_rows_show_found_path_and_hash_forms(spec, tmp_path):
     cached = _put(tmp_path / "kcache" / "weights" / spec.filename)
-    rows = {r["id"]: r for r in weights.list_rows()}
-    assert rows[spec.id]["status"] == str(cached)
-    assert rows["inception-fid"]["status"] == "missing"
+    rows = {r["id"]: r for r in weights.list_rows() if not CATALOG[r["id"]].is_dir}
+    assert rows[spec.id]["local"] == str(cached) and rows[spec.id]["source"] == SOURCE
+    assert rows["inception-fid"]["local"] == "missing"
     assert rows["dino-vitb16"]["sha256"] == "unknown"
     assert rows["alexnet-torchvision"]["sha256"].startswith("7be5be79")
+
+
+def test_list_rows_name_every_file_with_its_source_including_folder_members(tmp_path):
+    """Issue 25 item 11: one row per file a user must fetch, each with size, hash, source and presence."""
+    rows = weights.list_rows()
+    assert all(set(r) == set(weights.LIST_COLUMNS) for r in rows)
+    for s in CATALOG.values():
+        mine = [r for r in rows if r["id"] == s.id]
+        assert mine and all(r["source"] == s.source for r in mine), s.id
+        assert len(mine) == (len(s.members) if s.is_dir else 1), s.id
+    assert len(rows) == sum(len(s.members) if s.is_dir else 1 for s in CATALOG.values())
+    clip = {r["file"]: r for r in rows if r["id"] == "clip-vit-base-patch32"}
+    assert clip["clip-vit-base-patch32/config.json"]["sha256"].startswith("b575ef3c")
+    folder = tmp_path / "kcache" / "weights" / "clip-vit-base-patch32"
+    _put(folder / "config.json")
+    _put(folder / "pytorch_model.bin")
+    clip = {r["file"]: r for r in weights.list_rows() if r["id"] == "clip-vit-base-patch32"}
+    assert clip["clip-vit-base-patch32/config.json"]["local"] == str(folder / "config.json")
+    assert clip["clip-vit-base-patch32/vocab.json"]["local"] == "missing"
+    assert clip["clip-vit-base-patch32/pytorch_model.bin"]["sha256"].startswith("a6308213")  # the one present
+
+
+def test_cli_weights_list_is_a_table_of_every_file(capsys):
+    from kinema.cli import main
+
+    assert main(["weights", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [c.upper() for c in weights.LIST_COLUMNS]
+    body = lines[1:-1]
+    assert len(body) == len(weights.list_rows()) and lines[-1].startswith(f"{len(body)} files, 0 present")
+    assert any("inception-fid" in ln and "https://github.com/mseitzer/pytorch-fid" in ln for ln in body)
 
 
 # ---- the catalog's own facts -------------------------------------------------------------------

@@ -112,8 +112,20 @@ def test_strength_needs_a_reference_and_excludes_other_noise_priors(tiny_model, 
 
     with pytest.raises(ConfigError, match="no reference video"):
         load_pipeline(tiny_model)(torch.zeros(3, 16, 16), steps=4, strength=0.5)
-    with pytest.raises(ConfigError, match="noise_prior 'lowfreq' adds an image"):
-        load_pipeline(nearest_model)(torch.zeros(3, 16, 16), steps=4, noise_prior="lowfreq")  # default 0.5
+    pipe = load_pipeline(nearest_model)
+    with pytest.raises(ConfigError, match=r"noise_prior='lowfreq' and strength=0.5 conflict"):
+        pipe(torch.zeros(3, 16, 16), steps=4, noise_prior="lowfreq", strength=0.5)  # both explicit
+
+
+def test_a_default_strength_gives_way_to_an_explicit_choice(nearest_model):
+    """Issue 25 item 5: the model's default strength (0.5) yields to what the caller asked for, with a note."""
+    from kinema.sampling.pipeline import load_pipeline
+
+    pipe = load_pipeline(nearest_model)
+    result = pipe(torch.zeros(3, 16, 16), steps=4, noise_prior="lowfreq")  # lowfreq starts from pure noise
+    assert result.params["request"]["strength"] == 1.0 and "strength 1" in result.notes[0]
+    result = pipe(torch.zeros(3, 16, 16), strength=0.1)  # 0.1 of the model's 4 steps runs none: 10 steps
+    assert result.params["request"]["steps"] == 10 and result.params["resolved"] == result.notes
 
 
 def test_a_mixed_prior_start_shares_its_noise_across_frames(nearest_model, monkeypatch):
@@ -133,12 +145,12 @@ def test_a_mixed_prior_start_shares_its_noise_across_frames(nearest_model, monke
     assert torch.corrcoef(torch.stack([n[:, :, 0].flatten(), n[:, :, -1].flatten()]))[0, 1] > 0.6
 
 
-@pytest.mark.parametrize("value", ["1.5", "0", "0.1"])  # 0.1 of the model's 4 steps runs none
+@pytest.mark.parametrize("value", ["1.5", "0", "0.1 --steps 4"])  # 0.1 of 4 steps runs none
 def test_cli_bad_strength_is_one_line(capsys, tmp_path, nearest_model, value):
     path = tmp_path / "in.png"
     Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(path)
     code = main(["animate", str(path), "-o", str(tmp_path / "a.gif"), "--model", str(nearest_model),
-                 "--strength", value])
+                 "--strength", *value.split()])
     err = capsys.readouterr().err
     assert code != 0 and "strength" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "a.gif").exists()

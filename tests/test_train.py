@@ -308,3 +308,97 @@ def test_a_low_noise_stage_trains_only_below_its_max_sigma(tmp_path):
     assert trainer._stage_density(cfg.stages[0]) is trainer._density  # the first stage: the whole range
     with pytest.raises(ConfigError, match="max_sigma"):
         load_config("toy", TINY + ['stages=[{"name":"ae","target":"autoencoder","max_sigma":0.5}]'])
+
+
+@pytest.mark.parametrize("minutes,timed", [(1.0, [3]), (0.0, [])])
+def test_a_run_checkpoints_by_wall_time_when_save_every_is_larger_than_the_run(tmp_path, monkeypatch, minutes, timed):
+    cfg = load_config("toy", TINY + ["stages.0.steps=4", "save_every=1000", f"save_every_minutes={minutes}"])
+    trainer = Trainer(cfg, tmp_path, progress=False, log=lambda *_: None)
+    trainer.clock = lambda: 25.0 * trainer.state.step  # each step takes 25 s: a minute has passed at step 3
+    saved = []
+    save = trainer._save_state
+    monkeypatch.setattr(trainer, "_save_state", lambda stage, done=False: (saved.append((trainer.state.step, done)),
+                                                                            save(stage, done)))
+    trainer.run()
+    assert [s for s, done in saved if not done] == timed  # by time, before the end (0 = off)...
+    assert saved[-1] == (4, True)  # ...and always at the stage's end
+
+
+def test_a_resumed_run_drops_the_log_rows_of_the_steps_it_redoes(tmp_path):
+    """A crash after step 4 was logged but with the checkpoint at step 2: each step is logged once."""
+    import shutil
+
+    steps = ["stages.0.steps=6"]
+    _train(tmp_path / "a", steps)
+    run = tmp_path / "b"
+    _train(run, steps, max_steps=2)
+    shutil.copy(run / "checkpoints" / "last.safetensors", tmp_path / "at2.safetensors")
+    _train(run, steps, max_steps=4, resume=True)
+    shutil.copy(tmp_path / "at2.safetensors", run / "checkpoints" / "last.safetensors")  # the crash
+    _train(run, steps, resume=True)
+    a, b = _losses(tmp_path / "a"), _losses(run)
+    assert [s for s, _ in b] == [1, 2, 3, 4, 5, 6]
+    assert [v for _, v in a] == pytest.approx([v for _, v in b], rel=1e-5, abs=1e-6)
+
+
+def test_resume_removes_only_the_temp_files_of_its_own_checkpoints(tmp_path):
+    _train(tmp_path, ["stages.0.steps=2"], max_steps=1)
+    orphan = tmp_path / "checkpoints" / ".last.safetensors.a1b2c3d4.tmp"  # a SIGKILL mid-write
+    orphan.write_bytes(b"x" * 4096)
+    other = tmp_path / "checkpoints" / "mine.tmp"
+    other.write_bytes(b"keep")
+    _train(tmp_path, ["stages.0.steps=2"], resume=True)
+    assert not orphan.exists() and other.exists() and (tmp_path / "model.safetensors").exists()
+
+
+def test_resume_with_a_changed_architecture_is_one_line(tmp_path):
+    from kinema.errors import InputError
+
+    _train(tmp_path, ["stages.0.steps=2"], max_steps=1)
+    with pytest.raises(InputError, match=r"last.safetensors .*architecture.*backbone weights do not match its config "
+                                         r"\(\d+ of another shape: ") as e:
+        _train(tmp_path, ["stages.0.steps=2", "conditioner.text_encoder=null:32"], resume=True)
+    assert "\n" not in str(e.value) and len(str(e.value)) < 600
+
+
+def test_negative_max_steps_is_refused():
+    from kinema.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"max_steps=-1 is outside the accepted range \[0, inf\]"):
+        Trainer(load_config("toy", TINY), "unused", max_steps=-1)
+
+
+@pytest.mark.parametrize("overrides,needle", [
+    (["data.frames=1"], "frames=1 is outside the accepted range"),  # only the dataset knows this limit
+    (['stages.0.world={"fps": -8}'], "fps=-8.0 is outside the accepted range"),
+    (["data.source=folder", "data.path=/nonexistent/videos"], "/nonexistent/videos"),
+])
+def test_dry_run_rejects_what_a_real_run_rejects_in_one_line(tmp_path, capsys, overrides, needle):
+    from kinema.cli import main
+
+    sets = [a for o in overrides for a in ("--set", o)]
+    code = main(["train", "toy", "--out", str(tmp_path / "r"), "--dry-run", *sets])
+    err = capsys.readouterr().err
+    assert code == 2 and needle in err and err.count("\n") == 1, err
+    assert not (tmp_path / "r").exists()  # a dry run writes nothing
+
+
+def test_negative_max_steps_on_the_command_line_is_one_line(tmp_path, capsys):
+    from kinema.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["train", "toy", "--out", str(tmp_path), "--max-steps", "-1"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "argument --max-steps: -1 is outside the accepted range" in err
+    assert err.count("\n") == 1
+
+
+def test_dry_run_with_resume_checks_the_checkpoint(tmp_path, capsys):
+    from kinema.cli import main
+
+    _train(tmp_path, ["stages.0.steps=2"], max_steps=1)
+    sets = [a for o in TINY + ["stages.0.steps=2"] for a in ("--set", o)]
+    assert main(["train", "toy", "--out", str(tmp_path), "--dry-run", "--resume", *sets]) == 0
+    code = main(["train", "toy", "--out", str(tmp_path), "--dry-run", "--resume", *sets,
+                 "--set", "conditioner.text_encoder=null:32"])
+    assert code == 2 and "backbone weights do not match" in capsys.readouterr().err

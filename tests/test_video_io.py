@@ -187,3 +187,26 @@ def test_bad_arguments(tmp_path):
         write_video(tmp_path / "a.mp4", smooth_clip(t=1), fps=0)
     out = write_video(tmp_path / "a.bin", smooth_clip(t=2), fps=5, fmt="mp4")
     assert read_video(out)[0].shape[0] == 2
+
+
+_ENCODE_IN_A_FRESH_PROCESS = """
+import sys, numpy as np, torch  # torch loaded, as in `kinema animate`
+from kinema.video import write_video
+rng = np.random.default_rng(0)
+base = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8).repeat(8, 0).repeat(8, 1)
+frames = np.stack([np.roll(base, (i, 2 * i), (0, 1)) for i in range(16)])  # a textured pan, 64x64
+write_video(sys.argv[1], frames, 8.0)
+"""
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".webm"])
+def test_same_frames_same_bytes_across_processes(tmp_path, suffix):
+    """Each process has its own heap and FP state: x264's mbtree once gave 2-3 different files in
+    6 processes for the same frames (a test inside one process never saw it)."""
+    import subprocess
+    import sys
+
+    outs = [tmp_path / f"v{i}{suffix}" for i in range(4)]
+    for out in outs:
+        subprocess.run([sys.executable, "-c", _ENCODE_IN_A_FRESH_PROCESS, str(out)], check=True, timeout=120)
+    assert len({out.read_bytes() for out in outs}) == 1

@@ -8,7 +8,12 @@ __version__ = "0.1.0"
 
 
 def load(path=None, **kwargs):
-    """Load a pipeline from a kinema safetensors checkpoint (see ``kinema.sampling.pipeline``)."""
+    """Load a pipeline from a kinema safetensors checkpoint; None = the model shipped in the package.
+
+    Keywords: ``device="cpu"`` (default, float32; "cuda" or "auto" for the GPU), ``allow_unsafe``,
+    ``text_encoder`` (see :func:`kinema.sampling.pipeline.load_pipeline`). Calling the pipeline takes
+    an image as a path, a PIL image or a numpy (H, W, 3) array, uint8 or float in [0, 1].
+    """
     from kinema.sampling.pipeline import load_pipeline
 
     return load_pipeline(path, **kwargs)

@@ -1,5 +1,5 @@
 import sys
 
-from kinema.cli import main
+from kinema.cli import entry
 
-sys.exit(main())
+sys.exit(entry())

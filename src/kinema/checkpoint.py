@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ def atomic_write(path: str | os.PathLike, write_fn) -> Path:
     """Call ``write_fn(tmp_path)`` then rename onto ``path``: readers never see a partial file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=_TEMP_SUFFIX, dir=path.parent)
     os.close(fd)
     try:
         write_fn(tmp)
@@ -44,6 +45,28 @@ def atomic_write(path: str | os.PathLike, write_fn) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+_TEMP_SUFFIX = ".tmp"
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
+    """Delete the temp files that ``atomic_write(path)`` left behind when its process was killed
+    (SIGKILL, power loss) mid-write; return them. Only names of our own pattern are touched
+    (``.<name>.<8 mkstemp characters>.tmp`` beside ``path``), so call it when no write of ``path``
+    is in flight: at the start of the run that owns the file."""
+    path = Path(path)
+    pattern = re.compile(re.escape(_temp_prefix(path)) + r"[a-z0-9_]{8}" + re.escape(_TEMP_SUFFIX))
+    if not path.parent.is_dir():
+        return []
+    stale = [p for p in path.parent.iterdir() if pattern.fullmatch(p.name) and p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
 
 
 def save_checkpoint(path, tensors: dict[str, torch.Tensor], config: dict[str, Any],
@@ -64,7 +87,18 @@ def read_metadata(path) -> tuple[dict[str, Any], dict[str, Any]]:
         raise InputError(f"{path}: not a readable safetensors checkpoint ({_short(e)})") from None
     if CONFIG_KEY not in meta:
         raise InputError(f"{path}: safetensors file has no embedded kinema config (key {CONFIG_KEY!r})")
-    return json.loads(meta[CONFIG_KEY]), json.loads(meta.get(INFO_KEY, "{}"))
+    return _metadata_json(path, meta, CONFIG_KEY, "{}"), _metadata_json(path, meta, INFO_KEY, "{}")
+
+
+def _metadata_json(path: Path, meta: dict[str, str], key: str, default: str) -> dict[str, Any]:
+    """One header entry parsed as a JSON object; a damaged or hand-edited header is an InputError."""
+    try:
+        value = json.loads(meta.get(key, default))
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: embedded {key!r} is not valid JSON ({e})") from None
+    if not isinstance(value, dict):
+        raise InputError(f"{path}: embedded {key!r} must be a JSON object, got {type(value).__name__}")
+    return value
 
 
 def load_checkpoint(path, allow_unsafe: bool = False) -> tuple[dict[str, torch.Tensor], dict, dict]:
@@ -123,7 +157,7 @@ def _load_pickle(path: Path):
     if not isinstance(obj, dict) or CONFIG_KEY not in obj:
         raise InputError(f"{path}: pickle checkpoint has no {CONFIG_KEY!r} entry")
     config = obj[CONFIG_KEY]
-    config = json.loads(config) if isinstance(config, str) else config
+    config = _metadata_json(path, obj, CONFIG_KEY, "{}") if isinstance(config, str) else config
     tensors = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
     return tensors, config, {}
 

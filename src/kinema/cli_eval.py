@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 from kinema.errors import InputError
@@ -36,14 +36,16 @@ def add_eval(sub, parser_class) -> None:
     e.add_argument("--kid-subset-size", type=int, default=1000, help="KID subset size (torch-fidelity: 1000)")
     e.add_argument("--is-splits", type=int, default=10, help="Inception Score splits")
     e.add_argument("--force", action="store_true", help="use reference stats made under another protocol")
-    e.add_argument("--no-progress", action="store_true")
+    # SUPPRESS: an absent flag sets nothing, so a top-level `kinema --quiet` (if any) is not overridden
+    e.add_argument("-q", "--quiet", "--no-progress", dest="quiet", action="store_true", default=argparse.SUPPRESS,
+                   help="no progress bars (they go to stderr, and only to a terminal; stdout keeps the results)")
     e.set_defaults(func=cmd_eval)
 
 
 def add_weights(sub, parser_class) -> None:
     w = sub.add_parser("weights", help="the evaluation backbones' weight files: list, verify, where")
     wsub = w.add_subparsers(dest="weights_verb", required=True, parser_class=parser_class)
-    wsub.add_parser("list", help="every registered weight file, its source, licence and whether it is found")
+    wsub.add_parser("list", help="every weight file: size, sha256, licence, where it was found, its source URL")
     v = wsub.add_parser("verify", help="check size and sha256 of the weight files found")
     v.add_argument("ids", nargs="*", help="weight ids (default: all that are found)")
     h = wsub.add_parser("where", help="where a weight file is looked for, in order")
@@ -52,11 +54,12 @@ def add_weights(sub, parser_class) -> None:
 
 
 def _progress(args):
-    if args.no_progress or not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
+    """The runner's progress callback: a bar per step on stderr, or None under ``--quiet``."""
+    from kinema.progress import is_quiet, progress
 
-    return lambda it, desc=None: tqdm(it, desc=desc, leave=False)
+    if getattr(args, "quiet", False) or is_quiet():
+        return None
+    return lambda items, desc=None: progress(items, desc=desc)
 
 
 def _protocol(args):
@@ -134,8 +137,7 @@ def cmd_weights(args) -> int:
     from kinema.eval import weights
 
     if args.weights_verb == "list":
-        for row in weights.list_rows():
-            print("  ".join(str(row[k]) for k in row))
+        _print_weight_table(weights.list_rows(), weights.LIST_COLUMNS)
     elif args.weights_verb == "verify":
         ids = args.ids or [i for i in weights.CATALOG if _found(weights, i)]
         if not ids:
@@ -151,6 +153,22 @@ def cmd_weights(args) -> int:
         for place, path, exists in weights.where(args.id):
             print(f"{'found' if exists else '-':6s} {place:24s} {path}")
     return EXIT_OK
+
+
+def _print_weight_table(rows: list[dict[str, str]], columns: tuple[str, ...]) -> None:
+    """An aligned table, one weight file a line (a header first, a count last)."""
+    table = [[c.upper() for c in columns]] + [[row[c] for c in columns] for row in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(columns) - 1)]  # the last column is not padded
+    for r in table:
+        print("  ".join([cell.ljust(w) for cell, w in zip(r, widths)] + [r[-1]]).rstrip())
+    found = sum(row["local"] != "missing" for row in rows)
+    print(f"{len(rows)} files, {found} present; put them in {_weights_dir()} (see `kinema weights where ID`)")
+
+
+def _weights_dir() -> str:
+    from kinema.eval.weights import cache_dir
+
+    return str(cache_dir())
 
 
 def _found(weights, weight_id: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from typing import Any, TypeVar
@@ -130,37 +131,61 @@ def _parse_scalar(text: str) -> Any:
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply ``a.b.c=value`` strings to a nested dict (values parsed as JSON when they can be)."""
+    """Apply ``a.b.c=value`` strings to a nested dict (values parsed as JSON when they can be).
+
+    A path step into a list (``stages.0.steps``) must be an index of an existing element: a typo
+    or an index past the end is a ConfigError naming the key and the valid indices.
+    """
     out = json.loads(json.dumps(data))
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"override {item!r} must look like key=value")
         key, raw = item.split("=", 1)
+        key = key.strip()
         node = out
-        parts = key.strip().split(".")
-        for p in parts[:-1]:
+        parts = key.split(".")
+        for depth, p in enumerate(parts[:-1]):
             if isinstance(node, list):
-                try:
-                    node = node[int(p)]
-                except (ValueError, IndexError):
-                    raise ConfigError(f"override {key}: no list element {p!r}") from None
+                node = node[_list_index(node, p, key, parts[:depth])]
                 continue
             node = node.setdefault(p, {})
             if not isinstance(node, (dict, list)):
                 raise ConfigError(f"override {key}: {p!r} is not a section")
         if isinstance(node, list):
-            node[int(parts[-1])] = _parse_scalar(raw)
+            node[_list_index(node, parts[-1], key, parts[:-1])] = _parse_scalar(raw)
         else:
             node[parts[-1]] = _parse_scalar(raw)
     return out
 
 
+def _list_index(node: list, part: str, key: str, path: list[str]) -> int:
+    """``part`` as an index into ``node`` (the list at ``path``), or a ConfigError naming the range."""
+    where = ".".join(path) or "the config"
+    valid = f"0..{len(node) - 1}" if node else "none: the list is empty"
+    try:
+        i = int(part)
+    except ValueError:
+        raise ConfigError(f"override {key}: {part!r} is not an index of {where} "
+                          f"(a list of {len(node)}; valid indices {valid})") from None
+    if not 0 <= i < len(node):
+        raise ConfigError(f"override {key}: {where} has {len(node)} element(s), no index {i} "
+                          f"(valid indices {valid})")
+    return i
+
+
 def check_range(key: str, value: float, lo: float | None = None, hi: float | None = None) -> None:
-    """Raise ConfigError if ``value`` is outside [lo, hi]."""
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
+    """Raise ConfigError if ``value`` is outside [lo, hi] or not finite (NaN fails every
+    comparison, so it would slip through a plain range test; no setting means infinity)."""
+    if not math.isfinite(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
         lo_s = "-inf" if lo is None else lo
         hi_s = "inf" if hi is None else hi
         raise ConfigError(f"{key}={value!r} is outside the accepted range [{lo_s}, {hi_s}]")
+
+
+def check_positive(key: str, value: float, hi: float | None = None) -> None:
+    """Raise ConfigError unless ``value`` is a finite number > 0 (and <= ``hi`` when given)."""
+    if not (math.isfinite(value) and value > 0 and (hi is None or value <= hi)):
+        raise ConfigError(f"{key}={value!r} is outside the accepted range (0, {'inf' if hi is None else hi}]")
 
 
 def check_choice(key: str, value: Any, choices: typing.Iterable[Any]) -> None:

@@ -1,4 +1,10 @@
-"""Device policy: CPU + float32 by default, the GPU when asked for or when ``auto`` finds one."""
+"""Device policy: CPU and float32 unless asked otherwise, as in diffusers.
+
+Inference (``kinema.load``, ``kinema animate``) defaults to ``"cpu"``: the shipped model is small, and a
+CPU default means one command gives one video whether or not the machine has a GPU. ``"auto"`` picks
+the GPU when one is present, ``"cuda"`` / ``"cuda:N"`` insist on it. Training takes its device from its
+config (``device: auto`` there, with bf16 autocast on a GPU).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,8 @@ import torch
 from kinema.errors import ConfigError, DeviceError
 
 
-def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
-    """``auto`` -> cuda:local_rank when a GPU exists, else cpu. A CUDA request without a GPU is an error."""
+def resolve_device(name: str = "cpu", local_rank: int = 0) -> torch.device:
+    """``cpu``; ``auto`` -> cuda:local_rank when a GPU exists, else cpu. A CUDA request without a GPU is an error."""
     if name == "auto":
         return torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
     if name.startswith("cuda"):

@@ -79,35 +79,37 @@ def _world_config(pipeline, size, frames, fps, preset: str):
     return world_preset(preset, size=size, frames=int(frames or d_frames), fps=float(fps or d_fps))
 
 
-def _render(cfg, split: str, start: int, n: int, base_seed: int) -> list:
+def _render(cfg, split: str, start: int, n: int, base_seed: int, desc: str, quiet: bool | None) -> list:
     from kinema.data.world import clip_seed, generate_clip
+    from kinema.progress import progress
 
-    return [generate_clip(cfg, clip_seed(split, i, base_seed), split) for i in range(start, start + n)]
+    indices = progress(range(start, start + n), desc=desc, unit="clip", quiet=quiet)
+    return [generate_clip(cfg, clip_seed(split, i, base_seed), split) for i in indices]
 
 
-def _generate(name: str, gen: Callable, clips: list, seeds: int, device, log) -> tuple[list, list, dict]:
+def _generate(name: str, gen: Callable, clips: list, seeds: int, device, quiet) -> tuple[list, list, dict]:
     """(videos, metric rows, resources) of one generator over every clip and seed."""
+    from kinema.progress import progress
+
     meter = ResourceMeter(device)
     videos, rows = [], []
-    for i, clip in enumerate(clips):
+    for i, clip in enumerate(progress(clips, desc=name, unit="clip", quiet=quiet)):
         for seed in range(seeds):
             with meter.measure():
                 video = np.asarray(gen(clip, seed))
             videos.append(video)
             rows.append({"clip": i, "seed": seed, **clip_metrics(video, clip)})
-        if log and (i + 1) % 16 == 0:
-            log(f"{name}: {i + 1}/{len(clips)} clips")
     return videos, rows, meter.summary()
 
 
-def _column(name, gen, clips, seeds, gt, ref_features, features, log) -> tuple[dict, list]:
+def _column(name, gen, clips, seeds, gt, ref_features, features, quiet) -> tuple[dict, list]:
     """(summary, videos) of one generator; ``gt`` = (videos, rows, resources) of the real clips."""
     from kinema.eval import frechet_distance_features, frechet_distance_inf
 
     if name == "gt":
         videos, rows, resources = gt
     else:
-        videos, rows, resources = _generate(name, gen, clips, seeds, getattr(gen, "device", "cpu"), log)
+        videos, rows, resources = _generate(name, gen, clips, seeds, getattr(gen, "device", "cpu"), quiet)
     summary = {**summarize(rows, gt[1]), **resources, "seeds_per_clip": seeds}
     feats = features(videos)
     summary["fd_world"] = frechet_distance_features(ref_features, feats)
@@ -157,13 +159,14 @@ def bench_world(model=None, *, baselines=BASELINES, n_clips: int = 128, seeds_pe
                 steps: int | None = None, sampler: str | None = None, guidance: float = 1.0,
                 image_guidance: float | None = None, plan_guidance: float | None = None,
                 strength: float | None = None, noise_prior: str | None = None, exact_plan: bool = False,
-                exact_mask: bool = False, device: str = "auto", out_dir=None, grid_clips: int = 4, encoder=None, log: Callable[[str], None] | None = None) -> dict:
+                exact_mask: bool = False, device: str = "auto", out_dir=None, grid_clips: int = 4, encoder=None, quiet: bool | None = None) -> dict:
     """Benchmark ``model`` (a model file, an I2VPipeline, None, or "static"/"gt") on kinema world.
 
     Returns the report dict (also written to ``out_dir`` as report.json / report.md / grid.png).
     Columns: "model" (when a model is given), then each of ``baselines``. ``exact_plan``: the model
     gets each clip's exact motion plan (an oracle ablation of its planner; recorded in the report),
     ``exact_mask`` its main object's exact frame-0 mask (an oracle ablation of the segmenter).
+    Progress bars go to stderr (:mod:`kinema.progress`); ``quiet`` True hides them, None follows ``--quiet``.
     """
     from kinema.bench.corruptions import separation
     from kinema.bench.world_encoder import encoder_backbone_id, load_world_encoder
@@ -183,19 +186,19 @@ def bench_world(model=None, *, baselines=BASELINES, n_clips: int = 128, seeds_pe
     if exact_mask:
         options = {**options, "object_mask": "exact (oracle)"}
     cfg = _world_config(pipeline, size, frames, fps, world)
-    clips = _render(cfg, split, 0, n_clips, base_seed)  # 2
-    reference = _render(cfg, split, n_clips, n_reference, base_seed)
+    clips = _render(cfg, split, 0, n_clips, base_seed, "test clips", quiet)  # 2
+    reference = _render(cfg, split, n_clips, n_reference, base_seed, "reference clips", quiet)
     backbone_id = encoder_backbone_id() if encoder is None else "custom-world-encoder"
     encoder = encoder or load_world_encoder()
     features = _encoder_features(encoder)
     ref_features = features([c.frames for c in reference])
     del reference
-    gt_videos, gt_rows, gt_resources = _generate("gt", gt_baseline, clips, 1, "cpu", log)
+    gt_videos, gt_rows, gt_resources = _generate("gt", gt_baseline, clips, 1, "cpu", quiet)
     gt = (gt_videos, gt_rows, gt_resources)
     results, grid_videos = {}, {}
     for name, gen in gens.items():  # 3-5
         seeds = seeds_per_clip if name == "model" else 1
-        results[name], videos = _column(name, gen, clips, seeds, gt, ref_features, features, log)
+        results[name], videos = _column(name, gen, clips, seeds, gt, ref_features, features, quiet)
         grid_videos[name] = videos[::seeds][:grid_clips]
     report = {"bench": BENCH_ID, "model": getattr(pipeline, "model_id", None), "generators": results,
               "encoder_check": separation(ref_features, gt_videos, features),

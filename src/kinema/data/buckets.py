@@ -57,11 +57,34 @@ def make_buckets(area: int, aspects: Sequence[float], frame_counts: Sequence[int
     return out
 
 
+# The aspect ratios (W / H) of most footage: square, 4:3 / 3:4 (photos, old TV), 16:9 / 9:16
+# (landscape and portrait phone video), as in SDXL's and Open-Sora's bucket lists.
+DEFAULT_ASPECTS: tuple[float, ...] = (1.0, 4 / 3, 3 / 4, 16 / 9, 9 / 16)
+
 # Named presets: a tiny one for tests / CPU, and a 256-px video + image set.
 BUCKET_PRESETS: dict[str, list[Bucket]] = {
     "tiny": make_buckets(32 * 32, (1.0, 16 / 9, 9 / 16), (1, 8), budget=32 * 32 * 8 * 4, multiple=8),
-    "256": make_buckets(256 * 256, (1.0, 4 / 3, 3 / 4, 16 / 9, 9 / 16), (1, 16), budget=256 * 256 * 16 * 4),
+    "256": make_buckets(256 * 256, DEFAULT_ASPECTS, (1, 16), budget=256 * 256 * 16 * 4),
 }
+
+
+def buckets_for_size(size: tuple[int, int], frames: int, batch_size: int, multiple: int,
+                     aspects: Sequence[float] = DEFAULT_ASPECTS) -> list[Bucket]:
+    """Buckets of about the pixel area of ``size=(W, H)``, one per aspect ratio, all with
+    ``frames`` frames and ``batch_size`` clips (equal area, so every batch costs about the same).
+
+    ``size`` itself is always the bucket of its own aspect ratio, so footage shaped like the
+    configured size trains at exactly that size; the other sides are multiples of ``multiple``
+    (what the autoencoder and backbone can divide) nearest to the same area.
+    """
+    W, H = int(size[0]), int(size[1])
+    if W % multiple or H % multiple:
+        raise ConfigError(f"size {W}x{H} must be a multiple of {multiple} for this model's buckets")
+    out = [Bucket(W, H, int(frames), int(batch_size))]
+    for b in make_buckets(max(W * H, multiple * multiple), aspects, (int(frames),), budget=1, multiple=multiple):
+        if all(abs(b.log_aspect - o.log_aspect) > 1e-6 for o in out):  # rounding can repeat a shape
+            out.append(Bucket(b.width, b.height, int(frames), int(batch_size)))
+    return out
 
 
 def assign_bucket(record: VideoRecord, buckets: Sequence[Bucket], fps: float | None = None,

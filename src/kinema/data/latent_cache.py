@@ -4,17 +4,23 @@ Decoding video and running the encoder dominate the cost of a latent-diffusion t
 on small backbones; caching moves both out of the loop. Layout of ``out_dir``::
 
     index.json               {"version", "num_items", "shards": [{"file", "count"}], "frames",
-                              "size", "fps", "stride", "latent_shape", "autoencoder", "skipped"}
+                              "size", "fps", "stride", "latent_shape", "autoencoder" ({kind,
+                              config}), "autoencoder_sha256", "skipped"}
     shard-00000.safetensors  tensor "latents" (N, C, T', h, w) float32; header metadata
                              "kinema_latent_cache" = JSON list of N {caption, fps, motion, path}
 
 Clips are taken deterministically (the window's first frames, centre crop), encoded with the
-posterior mean (``autoencoder.encode(video)``), and a file that fails to decode is skipped and
-listed under ``skipped`` in the index, not duplicated. The folder appears atomically.
+posterior mean (``autoencoder.encode(video)``, what the trainer's own encode uses, so a run from
+the cache sees the latents a run from the videos would), and a file that fails to decode is
+skipped and listed under ``skipped`` in the index, not duplicated. ``autoencoder_sha256``
+fingerprints the encoder (kind, config with its latent scale/shift, weights): a trainer refuses
+a cache made by another autoencoder than its own. The folder appears atomically.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import logging
 import math
@@ -27,18 +33,19 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch.utils.data import DataLoader, Dataset
 
-from kinema.config import check_range
+from kinema.config import check_range, to_dict
 from kinema.data.real.clip_dataset import CondMaskFn, VideoClipDataset, first_frame_mask, item_generator
 from kinema.data.real.records import VideoRecord
 from kinema.data.real.sources import load_records
-from kinema.errors import InputError
+from kinema.errors import ConfigError, InputError
 from kinema.video._atomic import atomic_dir
 
 log = logging.getLogger("kinema.data")
 
 INDEX_FILE = "index.json"
 META_KEY = "kinema_latent_cache"
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: the autoencoder's spec and fingerprint
+READABLE_VERSIONS = (1, 2)
 
 
 class _SkipBad(Dataset):
@@ -63,6 +70,28 @@ def _collate(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
+
+
+def autoencoder_spec_of(autoencoder) -> dict[str, Any]:
+    """``{"kind", "config"}`` of an autoencoder module (config None when it has no dataclass config)."""
+    config = getattr(autoencoder, "config", None)
+    return {"kind": getattr(autoencoder, "kind", type(autoencoder).__name__),
+            "config": to_dict(config) if dataclasses.is_dataclass(config) else None}
+
+
+def autoencoder_fingerprint(autoencoder) -> str:
+    """sha256 of the autoencoder's spec (latent scale/shift included) and weights.
+
+    Two encoders with equal fingerprints give the same latents for the same pixels, so the trainer
+    can tell a cache made with its own autoencoder from one made with another (or with the same
+    one before an autoencoder stage recalibrated it).
+    """
+    h = hashlib.sha256(json.dumps(autoencoder_spec_of(autoencoder), sort_keys=True).encode())
+    for name, t in sorted(autoencoder.state_dict().items()):
+        h.update(name.encode())
+        h.update(str(t.dtype).encode())
+        h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
 
 
 class _ShardWriter:
@@ -100,6 +129,7 @@ def cache_latents(source: str | os.PathLike | list[VideoRecord], autoencoder, ou
     """
     check_range("shard_size", shard_size, 1)
     check_range("batch_size", batch_size, 1)
+    check_range("num_workers", num_workers, 0)
     records = list(source) if isinstance(source, list) else load_records(source)
     dataset = VideoClipDataset(records, frames, size, fps=fps, stride=stride, policy=policy,
                                crop="center", temporal="start")
@@ -124,7 +154,8 @@ def cache_latents(source: str | os.PathLike | list[VideoRecord], autoencoder, ou
             log.warning("cache-latents: skipped %s (%s)", path, reason)
         index = {"version": CACHE_VERSION, "num_items": sum(s["count"] for s in writer.shards),
                  "shards": writer.shards, "frames": frames, "size": list(size), "fps": fps, "stride": stride,
-                 "latent_shape": latent_shape, "autoencoder": type(autoencoder).__name__, "skipped": skipped}
+                 "latent_shape": latent_shape, "autoencoder": autoencoder_spec_of(autoencoder),
+                 "autoencoder_sha256": autoencoder_fingerprint(autoencoder), "skipped": skipped}
         (tmp / INDEX_FILE).write_text(json.dumps(index, indent=1), encoding="utf-8")
     return index
 
@@ -137,19 +168,48 @@ class LatentCacheDataset(Dataset):
 
     def __init__(self, out_dir: str | os.PathLike, cond_mask: CondMaskFn | None = None, seed: int = 0):
         self.folder = Path(out_dir)
+        if self.folder.name == INDEX_FILE and self.folder.is_file():  # the index itself names its cache
+            self.folder = self.folder.parent
         index_path = self.folder / INDEX_FILE
         if not index_path.is_file():
             raise InputError(f"{self.folder} is not a latent cache (no {INDEX_FILE}); build it with "
                              "`kinema data cache-latents`")
-        self.index = json.loads(index_path.read_text(encoding="utf-8"))
-        if self.index.get("version") != CACHE_VERSION:
-            raise InputError(f"{index_path}: cache version {self.index.get('version')!r}, expected {CACHE_VERSION}")
+        try:
+            self.index = json.loads(index_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise InputError(f"{index_path}: unreadable latent-cache index ({e})") from None
+        if self.index.get("version") not in READABLE_VERSIONS:
+            raise InputError(f"{index_path}: cache version {self.index.get('version')!r}, expected one of "
+                             f"{list(READABLE_VERSIONS)}; rebuild it with `kinema data cache-latents`")
         self.rows = [(k, r) for k, s in enumerate(self.index["shards"]) for r in range(s["count"])]
         self.cond_mask, self.seed, self.epoch = cond_mask or first_frame_mask, seed, 0
         self._meta: dict[int, list[dict[str, Any]]] = {}
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def check_clip(self, size: tuple[int, int], frames: int) -> None:
+        """Refuse a run that wants clips of another size or length than the cache holds."""
+        have_size, have_frames = [int(v) for v in self.index["size"]], int(self.index["frames"])
+        if [int(v) for v in size] != have_size or int(frames) != have_frames:
+            raise ConfigError(f"the run trains on size={list(size)} frames={frames}, but the latent cache "
+                              f"{self.folder} holds size={have_size} frames={have_frames}; set data.size and "
+                              "data.frames to those (or rebuild the cache)")
+
+    def check_autoencoder(self, autoencoder) -> None:
+        """Refuse to serve latents to a model whose autoencoder did not make them: its decoder
+        and its fresh encodes (validation, known frames at inference) would disagree with them."""
+        made_by = self.index.get("autoencoder_sha256")
+        if made_by is None:
+            raise InputError(f"{self.folder}: this cache (version {self.index.get('version')}) records no "
+                             "autoencoder fingerprint; rebuild it with `kinema data cache-latents`")
+        ours = autoencoder_fingerprint(autoencoder)
+        if made_by != ours:
+            kind = (self.index.get("autoencoder") or {}).get("kind", "?")
+            raise ConfigError(f"the latent cache {self.folder} was encoded by another autoencoder ({kind}, sha256 "
+                              f"{made_by[:12]}) than this run's ({getattr(autoencoder, 'kind', '?')}, sha256 "
+                              f"{ours[:12]}); set autoencoder.path to the file given to `cache-latents --vae`, "
+                              "or rebuild the cache")
 
     def set_epoch(self, epoch: int) -> None:
         """New condition-mask draws each epoch (a custom ``cond_mask`` may be random)."""

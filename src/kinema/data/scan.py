@@ -10,14 +10,17 @@ reason                      meaning
 ``unreadable``              not a video/image FFmpeg or Pillow can open (wrong format, garbage,
                             or a truncated MP4 whose index was never written)
 ``unsupported_codec``       the stream's codec has no decoder here, or is not in ``codecs=``
-``variable_frame_rate``     frame intervals vary (kept only with ``allow_vfr=True``)
+``variable_frame_rate``     frame intervals vary by > 2 % (skipped only with ``allow_vfr=False``,
+                            CLI ``--skip-vfr``; by default such a file is kept and read
+                            resampled to its mean rate, see :mod:`kinema.data.real.decode`)
 ``undecodable``             the container opens but no frame decodes
 ``truncated``               decoding stops early (decoder error, or < 90 % of the frames the
                             header promises)
 ``too_short``               fewer than ``min_frames`` frames in the record's window
 ==========================  ====================================================================
 
-Kept records get ``fps``, ``frames``, ``width``, ``height`` and ``motion_score``
+Kept records get ``fps`` (for a variable-frame-rate file its mean rate, the rate it is resampled
+to), ``frames``, ``width``, ``height`` and ``motion_score``
 (:mod:`kinema.data.motion`) filled in. A scan never stops on a bad file: every unexpected
 exception while inspecting one file becomes an ``unreadable`` skip with its message.
 """
@@ -36,7 +39,7 @@ import av
 
 from kinema.data.motion import analysis_pairs, motion_from_gray, to_analysis_gray
 from kinema.data.real.clip_dataset import read_image_uint8
-from kinema.data.real.decode import decode_pass
+from kinema.data.real.decode import decode_pass, grid_rate
 from kinema.data.real.manifest import write_manifest
 from kinema.data.real.records import VideoRecord
 from kinema.data.real.sources import load_records
@@ -54,7 +57,7 @@ TRUNCATION_RATIO = 0.9  # fewer decoded frames than this fraction of the header'
 class ScanOptions:
     min_frames: int = 8  # native frames a video (window) needs to be kept
     compute_motion: bool = True
-    allow_vfr: bool = False
+    allow_vfr: bool = True  # keep variable-frame-rate files (read resampled to a constant rate)
     codecs: tuple[str, ...] | None = None  # accepted codec names (None: any this FFmpeg decodes)
 
 
@@ -110,10 +113,10 @@ def _inspect_video(rec: VideoRecord, opts: ScanOptions) -> VideoRecord:
     except InputError as e:
         raise _Skip("unreadable", str(e)) from None
     _check_codec(info.codec, opts)
-    # a VFR stream's nominal rate can be a guess (Matroska says 24): use the mean rate instead
-    fps = info.frames / info.duration if (info.vfr and info.duration > 0) else info.fps
+    fps = grid_rate(info)
     if info.vfr and not opts.allow_vfr:
-        raise _Skip("variable_frame_rate", f"frame intervals vary (mean {fps:.3g} fps); allow_vfr=True keeps it")
+        raise _Skip("variable_frame_rate", f"frame intervals vary (mean {fps:.3g} fps); "
+                                           "scan without --skip-vfr (allow_vfr=True) keeps it, resampled")
     rec = rec.replace(fps=fps, frames=info.frames, width=info.width, height=info.height)
     pairs = analysis_pairs(rec.window(), rec.fps) if opts.compute_motion else []
     try:
@@ -125,7 +128,8 @@ def _inspect_video(rec: VideoRecord, opts: ScanOptions) -> VideoRecord:
         raise _Skip("undecodable", dp.error or "no frame decodes")
     if dp.error or dp.decoded < TRUNCATION_RATIO * promised:
         raise _Skip("truncated", f"decoded {dp.decoded} of {promised} frames" + (f": {dp.error}" if dp.error else ""))
-    rec = rec.replace(frames=min(info.frames, dp.decoded) if info.frames else dp.decoded)
+    # the grid never runs past a decoded frame's end (a VFR file's ticks can be fewer than its frames)
+    rec = rec.replace(frames=min(info.frames or dp.decoded, dp.decoded, dp.ticks or dp.decoded))
     if rec.window_frames() < opts.min_frames:
         raise _Skip("too_short", f"{rec.window_frames()} frames, fewer than min_frames={opts.min_frames}")
     if opts.compute_motion:
@@ -153,9 +157,15 @@ def _inspect_star(args):
 
 
 def scan(source: str | os.PathLike, out: str | os.PathLike | None = None, *, min_frames: int = 8,
-         compute_motion: bool = True, workers: int = 0, allow_vfr: bool = False,
+         compute_motion: bool = True, workers: int = 0, allow_vfr: bool = True,
          codecs: tuple[str, ...] | None = None) -> ScanSummary:
-    """Scan a folder or manifest; write the kept records to ``out`` (.jsonl / .csv) if given."""
+    """Scan a folder or manifest; write the kept records to ``out`` (.jsonl / .csv) if given.
+
+    ``min_frames``: native frames a video (window) needs; ``compute_motion``: fill in motion
+    scores; ``workers``: processes (0: this one); ``allow_vfr``: keep variable-frame-rate files,
+    resampled to their mean rate (False: skip them); ``codecs``: accepted codec names (None: any
+    this FFmpeg decodes). Each has a ``kinema data scan`` flag.
+    """
     if min_frames < 1 or workers < 0:
         raise ConfigError(f"min_frames={min_frames} must be >= 1 and workers={workers} >= 0")
     opts = ScanOptions(min_frames, compute_motion, allow_vfr, tuple(codecs) if codecs else None)

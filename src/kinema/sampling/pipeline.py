@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -63,15 +64,25 @@ class VideoResult:
     frames: np.ndarray  # (T, H, W, 3) uint8
     fps: float
     params: dict[str, Any] = field(default_factory=dict)  # provenance: model, seed, conditions, sampler
+    notes: list[str] = field(default_factory=list)  # defaults that gave way, inputs that were resized
+    seconds: float | None = None  # generation time: kept out of params so one seed gives one file
 
     def save(self, path, fmt: str | None = None) -> Path:
+        """Write the video with its provenance; the generation time goes to the sidecar JSON only."""
         from kinema.video import write_video
 
-        return write_video(path, self.frames, self.fps, fmt=fmt, metadata=self.params)
+        timing = None if self.seconds is None else {"timing": {"seconds": round(self.seconds, 3)}}
+        return write_video(path, self.frames, self.fps, fmt=fmt, metadata=self.params, sidecar_extra=timing)
 
 
 class I2VPipeline:
-    """Backbone + parameterization + autoencoder + conditioner, sampled with kinema's samplers."""
+    """Backbone + parameterization + autoencoder + conditioner, sampled with kinema's samplers.
+
+    Each call shows a denoising bar on stderr when stderr is a terminal (as diffusers' pipelines do);
+    ``pipe.progress_bar = False`` hides it for this pipeline, ``kinema.progress.set_quiet(True)`` for all.
+    """
+
+    progress_bar: bool = True
 
     def __init__(self, backbone: nn.Module, param, autoencoder: nn.Module, conditioner: Conditioner,
                  model_config: dict[str, Any], info: dict[str, Any] | None = None,
@@ -88,17 +99,22 @@ class I2VPipeline:
     @torch.no_grad()
     def __call__(self, image=None, prompt: str = "", *, last_frame=None, keyframes: dict[int, Any] | None = None,
                  object_mask=None, callback: Callable | None = None, **options) -> VideoResult:
-        """``object_mask``: the object to move in ``image`` (a motion brush: white on black, a path, PIL
-        image, or (H, W) array/tensor, cropped and resized like the image); default: the model's segmenter."""
+        """Animate ``image``: a path, a PIL image, a numpy (H, W, 3) array (uint8, or float in [0, 1], as
+        diffusers takes them) or a (3, H, W) tensor in [-1, 1]; None for text-to-video. ``last_frame`` and
+        ``keyframes`` values take the same forms.
+
+        ``object_mask``: the object to move in ``image`` (a motion brush: white on black, a path, PIL
+        image, or (H, W) array/tensor, cropped and resized like the image; another size of the same aspect
+        ratio is resized); default: the model's segmenter. Options are :class:`GenerationRequest`'s fields;
+        a model default that conflicts with one given gives way, listed in ``result.notes``."""
         t0 = time.perf_counter()
-        req = self._resolve(GenerationRequest(prompt=prompt, **options))  # 1
+        inputs = _Inputs(image, last_frame, keyframes or {}, object_mask)
+        req, notes = self._resolve(GenerationRequest(prompt=prompt, **options), inputs.has_first, inputs.has_known)  # 1
         frames = self._known_frames(req, image, last_frame, keyframes)  # 2
-        if not frames:  # text-to-video: no reference video to start from, and i.i.d. noise unless asked
-            req.strength = 1.0  # (train_noise "mixed" trains text-only clips on i.i.d. noise)
-            req.noise_prior = req.noise_prior if options.get("noise_prior") else "iid"
         latents = [self._encode_frame(f.image) for f in frames]  # 3
+        mask = self._object_mask(object_mask, image, req, notes)
         conds = Conditions(frames=frames, prompt=req.prompt, fps=req.fps, motion=req.motion, noise_aug=req.noise_aug,
-                           camera=req.camera, plan=req.plan, object_mask=self._object_mask(object_mask, image, req))
+                           camera=req.camera, plan=req.plan, object_mask=mask)
         gen = torch.Generator().manual_seed(req.seed)
         C, h, w = self._latent_shape(req)
         cond = self.conditioner.sampling_batch(conds, req.frames, latents, (C, h, w), gen,
@@ -108,26 +124,30 @@ class I2VPipeline:
         denoise = self._guided(req, sigmas, frames, latents, (C, h, w))  # 6
         x0 = self._sample(req, denoise, x, sigmas, cond, gen, callback)  # 7
         video = self._decode(x0)  # 8
-        params = self._provenance(req, frames, conds, time.perf_counter() - t0)
-        return VideoResult(frames=video, fps=req.fps, params=params)
+        params = self._provenance(req, frames, conds, inputs, notes)
+        return VideoResult(frames=video, fps=req.fps, params=params, notes=notes, seconds=time.perf_counter() - t0)
 
     def resolved(self, **options) -> GenerationRequest:
-        """The request ``options`` make once this model's defaults are filled in (what a call would run)."""
-        return self._resolve(GenerationRequest(**options))
+        """The request ``options`` make once this model's defaults are filled in (what a call with an
+        input image would run)."""
+        return self._resolve(GenerationRequest(**options), has_first=True, has_known=True)[0]
 
     # ---- 1. request ----------------------------------------------------------------------------
-    def _resolve(self, req: GenerationRequest) -> GenerationRequest:
+    def _resolve(self, req: GenerationRequest, has_first: bool, has_known: bool) -> tuple[GenerationRequest, list[str]]:
+        """Fill the model's defaults in, and return the request with a note for each default that gave way.
+
+        What the caller set explicitly always wins: a model default that conflicts with it yields
+        (``noise_prior="lowfreq"`` alone -> strength 1), and two explicit options that conflict raise
+        one ConfigError naming both. ``has_first``: an image at frame 0; ``has_known``: any known frame.
+        """
         v, d = self.model_config["video"], self.model_config["diffusion"]
         req.frames = int(v["frames"]) if req.frames is None else req.frames
         req.fps = float(v["fps"] if req.fps is None else req.fps)
         req.size = tuple(v["size"] if req.size is None else req.size)
-        req.steps = int(d.get("sample_steps", 25)) if req.steps is None else req.steps
         req.sampler = req.sampler or d.get("sampler", "euler")
-        req.image_guidance = float(d.get("image_guidance", 1.0) if req.image_guidance is None else req.image_guidance)
         req.plan_guidance = float(d.get("plan_guidance", 1.0) if req.plan_guidance is None else req.plan_guidance)
-        if req.strength is None:  # the model's default, raised to one step where it would run none at these steps
-            req.strength = max(float(d.get("strength", 1.0)), 1.0 / req.steps)
-        req.noise_prior = str(d.get("noise_prior", "iid") if req.noise_prior is None else req.noise_prior)
+        notes = self._settle_ramp(req, d)
+        notes += self._settle_start(req, d, has_first, has_known)
         check_range("fps", req.fps, 1.0, 120.0)
         check_range("frames", req.frames, 1, 512)
         check_range("steps", req.steps, 1, 1000)
@@ -141,7 +161,97 @@ class I2VPipeline:
             raise ConfigError(f"size {W}x{H} must be a positive multiple of {ds} for this model")
         check_range("width*height", W * H, 1, 4096 * 4096)
         self._check_trained_range(req, int(v["frames"]), tuple(v["size"]))
-        return req
+        return req, notes
+
+    @staticmethod
+    def _settle_ramp(req: GenerationRequest, d: dict[str, Any]) -> list[str]:
+        """A per-frame guidance ramp sets the image scale itself: the model's default scale gives way to 1."""
+        default = float(d.get("image_guidance", 1.0))
+        if req.guidance_ramp is None or req.image_guidance is not None:
+            if req.guidance_ramp is not None and req.image_guidance != 1.0:
+                raise ConfigError(f"image_guidance={req.image_guidance} and guidance_ramp={tuple(req.guidance_ramp)} "
+                                  "both set the image guidance scale: give one (the ramp sets it per frame)")
+            req.image_guidance = float(default if req.image_guidance is None else req.image_guidance)
+            return []
+        req.image_guidance = 1.0
+        return [] if default == 1.0 else [f"image_guidance 1 (not the model's {default:g}): the guidance ramp "
+                                          "sets the image scale per frame"]
+
+    def _settle_start(self, req: GenerationRequest, d: dict[str, Any], has_first: bool, has_known: bool) -> list[str]:
+        """steps, noise_prior and strength (the SDEdit start): explicit choices first, then the model's
+        defaults where they fit them (see :meth:`_resolve`)."""
+        from kinema.sampling.noise_priors import STRUCTURE_PRIORS
+
+        notes = []
+        explicit_steps = req.steps is not None
+        req.steps = int(d.get("sample_steps", 25)) if req.steps is None else req.steps
+        if req.strength is not None:
+            notes += self._check_explicit_strength(req, explicit_steps, has_known)
+        prior_given = req.noise_prior is not None
+        if prior_given and req.noise_prior not in STRUCTURE_PRIORS:  # an image prior: needs frame 0 and noise
+            if not has_first:
+                raise ConfigError(f"noise_prior={req.noise_prior!r} builds the start from the input image, and "
+                                  f"there is none: give an image or use one of {list(STRUCTURE_PRIORS)}")
+            if req.strength is not None and req.strength < 1.0:
+                raise ConfigError(f"noise_prior={req.noise_prior!r} and strength={req.strength} conflict: the prior "
+                                  "starts from pure noise with the image in it, strength < 1 from a noised "
+                                  f"reference video; use strength 1 or a noise prior in {list(STRUCTURE_PRIORS)}")
+        if not prior_given:
+            notes += self._default_prior(req, str(d.get("noise_prior", "iid")), has_first, has_known)
+        if req.strength is None:
+            notes += self._default_strength(req, float(d.get("strength", 1.0)), has_known)
+        return notes
+
+    def _check_explicit_strength(self, req: GenerationRequest, explicit_steps: bool, has_known: bool) -> list[str]:
+        """An explicit strength < 1 needs a reference video (an input image, a model that makes one) and at
+        least one step; the model's default step count is raised until one runs."""
+        if req.strength < 1.0 and not has_known:
+            raise ConfigError(f"strength={req.strength} starts from a reference video made from the input image, "
+                              "and text-to-video has none: use strength 1 or give an image")
+        if explicit_steps or not 0.0 < req.strength < 1.0 or int(req.steps * req.strength + 1e-9) >= 1:
+            return []  # strength_sigmas names a bad value, or steps and strength together, in _check_strength
+        steps = math.ceil(1.0 / req.strength - 1e-9)
+        note = f"steps {steps} (not the model's {req.steps}): strength={req.strength} runs no step at {req.steps}"
+        req.steps = steps
+        return [note]
+
+    @staticmethod
+    def _default_prior(req: GenerationRequest, default: str, has_first: bool, has_known: bool) -> list[str]:
+        """The model's noise prior unless it cannot apply: i.i.d. for text-to-video (train_noise "mixed"
+        trains text-only clips on i.i.d. noise) or with no first frame, mixed under an explicit strength < 1."""
+        from kinema.sampling.noise_priors import STRUCTURE_PRIORS
+
+        req.noise_prior, why = default, None
+        if not has_known:
+            req.noise_prior, why = "iid", "text-to-video"
+        elif default not in STRUCTURE_PRIORS and not has_first:
+            req.noise_prior, why = "iid", "there is no image at frame 0 to build it from"
+        elif default not in STRUCTURE_PRIORS and req.strength is not None and req.strength < 1.0:
+            req.noise_prior, why = "mixed", f"strength={req.strength} starts from a noised reference video"
+        if why is None or req.noise_prior == default:
+            return []
+        return [f"noise_prior {req.noise_prior!r} (not the model's {default!r}): {why}"]
+
+    def _default_strength(self, req: GenerationRequest, default: float, has_known: bool) -> list[str]:
+        """The model's strength unless the start cannot be SDEdit's (text-to-video, an image noise prior, no
+        reference video), raised to one step where it would run none at these steps."""
+        from kinema.sampling.noise_priors import STRUCTURE_PRIORS
+
+        why = None
+        if default < 1.0 and not has_known:
+            why = "text-to-video has no reference video to start from"
+        elif default < 1.0 and req.noise_prior not in STRUCTURE_PRIORS:
+            why = f"noise_prior={req.noise_prior!r} starts from pure noise with the image in it"
+        elif default < 1.0 and self.conditioner.config.reference == "none":
+            why = "this model makes no reference video to start from"
+        if why is not None:
+            req.strength = 1.0
+            return [f"strength 1 (not the model's {default:g}): {why}"]
+        req.strength = max(default, 1.0 / req.steps)
+        if req.strength > default:
+            return [f"strength {req.strength:g} (not the model's {default:g}): {default:g} of {req.steps} steps "
+                    "runs none"]
+        return []
 
     @staticmethod
     def _check_trained_range(req: GenerationRequest, frames: int, size: tuple[int, int]) -> None:
@@ -172,6 +282,9 @@ class I2VPipeline:
         if req.loop:
             if image is None:
                 raise ConfigError("loop=True needs an input image (the loop starts and ends on it)")
+            if last_frame is not None:
+                raise ConfigError("loop=True ends the video on the input image and last_frame names another "
+                                  "end: give one of them")
             frames.append(KnownFrame(-1, frames[0].image))
         elif last_frame is not None:
             frames.append(KnownFrame(-1, _as_image(last_frame, size, load_image)))
@@ -180,13 +293,18 @@ class I2VPipeline:
         return frames
 
     @staticmethod
-    def _object_mask(value, image, req) -> Tensor | None:
+    def _object_mask(value, image, req, notes: list[str]) -> Tensor | None:
+        """The motion-brush mask at the request's size; one of another size than the image is resized
+        when its aspect ratio matches (with a note in ``notes``) and refused otherwise."""
         from kinema.video import load_image
+        from kinema.video.inputs import image_size, mask_fit
 
         if value is None:
             return None
         if image is None:
             raise ConfigError("object_mask marks the object to move in the input image: give an image")
+        note = mask_fit(image_size(value), image_size(image))
+        notes += [note] if note else []
         return _as_mask(value, tuple(req.size), load_image)
 
     def _encode_video(self, video: Tensor) -> Tensor:
@@ -262,11 +380,19 @@ class I2VPipeline:
         return KnownFrameReplacement(denoise, known.to(self.device), mask.to(self.device))
 
     def _sample(self, req, denoise, x, sigmas, cond, gen, callback) -> Tensor:
+        from kinema.progress import progress
         from kinema.sampling.samplers import SAMPLERS, check_sampler
 
         check_sampler(req.sampler, self.param)
-        return SAMPLERS[req.sampler](denoise, x, sigmas.to(self.device), cond=cond, generator=gen, callback=callback,
-                                     process=self.param.process)
+        quiet = None if self.progress_bar else True  # None: the process default (the CLI's --quiet)
+        with progress(total=len(sigmas) - 1, desc="denoise", unit="step", quiet=quiet) as bar:
+            def step(info: dict) -> None:  # one tick per sampler step, then the caller's callback
+                bar.update()
+                if callback is not None:
+                    callback(info)
+
+            return SAMPLERS[req.sampler](denoise, x, sigmas.to(self.device), cond=cond, generator=gen, callback=step,
+                                         process=self.param.process)
 
     # ---- 8. decode -------------------------------------------------------------------------------
     def _decode(self, latents: Tensor) -> np.ndarray:
@@ -276,14 +402,53 @@ class I2VPipeline:
         video = video[0].clamp(-1, 1).permute(1, 2, 3, 0)  # (3, T, H, W) -> (T, H, W, 3)
         return ((video + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
 
-    def _provenance(self, req, frames, conds, seconds) -> dict[str, Any]:
+    def _provenance(self, req, frames, conds, inputs: _Inputs, notes: list[str]) -> dict[str, Any]:
+        """What the video depends on (no timings: the same call must give the same bytes): the model, the
+        resolved request, each input image's sha256, the defaults that gave way, the device and threads."""
         r = asdict(req)
         r["size"] = list(req.size)
+        prints = inputs.known_fingerprints(req.loop)
+        mask = conds.object_mask
         return {"kinema_version": __version__, "model": self.model_id, "request": r,
-                "known_frames": [{"index": f.index, "strength": f.strength} for f in frames],
-                "object_mask": None if conds.object_mask is None else round(float(conds.object_mask.float().mean()), 4),
+                "known_frames": [{"index": f.index, "strength": f.strength, **p} for f, p in zip(frames, prints)],
+                "object_mask": None if mask is None else round(float(mask.float().mean()), 4),
+                "object_mask_sha256": inputs.mask_fingerprint(),
+                "resolved": list(notes),
                 "parameterization": self.model_config["diffusion"]["parameterization"],
-                "seconds": round(seconds, 3)}
+                "device": str(self.device), "dtype": "float32",
+                "cpu_threads": torch.get_num_threads() if self.device.type == "cpu" else None}
+
+
+@dataclass
+class _Inputs:
+    """The images of one call, for the resolution of options and the provenance's fingerprints."""
+
+    image: Any
+    last_frame: Any
+    keyframes: dict[int, Any]
+    object_mask: Any
+
+    @property
+    def has_known(self) -> bool:
+        return self.image is not None or self.last_frame is not None or bool(self.keyframes)
+
+    @property
+    def has_first(self) -> bool:
+        """An image lands on frame 0 (the one image noise priors build on), as in :meth:`_known_frames`."""
+        return self.image is not None or (self.last_frame is None and next(iter(self.keyframes), None) == 0)
+
+    def known_fingerprints(self, loop: bool) -> list[dict[str, str]]:
+        """sha256 of each known frame's source, in :meth:`I2VPipeline._known_frames`' order."""
+        from kinema.video.inputs import sha256_of
+
+        sources = [self.image] if self.image is not None else []
+        sources += [self.image] if loop else ([self.last_frame] if self.last_frame is not None else [])
+        return [sha256_of(v) for v in sources + list(self.keyframes.values())]
+
+    def mask_fingerprint(self) -> dict[str, str] | None:
+        from kinema.video.inputs import sha256_of
+
+        return None if self.object_mask is None else sha256_of(self.object_mask)
 
 
 MAX_FRAMES_FACTOR = 8  # longest request: 8x the trained frame count
@@ -321,8 +486,12 @@ def _as_mask(value, size, load_image) -> Tensor:
     return load_image(value, size=size).mean(dim=0) > 0.0  # [-1, 1] grey > 0 = brighter than mid-grey
 
 
-def load_pipeline(path=None, device: str = "auto", allow_unsafe: bool = False, text_encoder=None) -> I2VPipeline:
-    """Build a pipeline from a kinema checkpoint (``model.safetensors``); None = the shipped default."""
+def load_pipeline(path=None, device: str = "cpu", allow_unsafe: bool = False, text_encoder=None) -> I2VPipeline:
+    """Build a pipeline from a kinema checkpoint (``model.safetensors``); None = the shipped default.
+
+    ``device``: "cpu" (the default, float32, as diffusers: one seed gives one video on any machine with
+    the same thread count), "cuda", "cuda:N", or "auto" (CUDA when present). See :mod:`kinema.device`.
+    """
     from kinema import build
     from kinema.checkpoint import load_checkpoint, sha256_file, subdict
     from kinema.device import resolve_device
@@ -332,12 +501,13 @@ def load_pipeline(path=None, device: str = "auto", allow_unsafe: bool = False, t
     if "backbone" not in config:
         raise ConfigError(f"{path}: checkpoint config has no 'backbone' entry; is it a kinema model file?")
     backbone = build.build_backbone(config["backbone"])
-    backbone.load_state_dict(subdict(tensors, "backbone"))
+    build.load_weights(backbone, subdict(tensors, "backbone"), str(path), "backbone")
     autoencoder = build.build_autoencoder(config["autoencoder"])
-    autoencoder.load_state_dict(subdict(tensors, "autoencoder"))
+    build.load_weights(autoencoder, subdict(tensors, "autoencoder"), str(path), "autoencoder")
     conditioner = build.build_conditioner(config["conditioner"], text_encoder)
     if conditioner.config.reference == "planned":
-        conditioner.get_planner(autoencoder.latent_channels).load_state_dict(subdict(tensors, "planner"))
+        build.load_weights(conditioner.get_planner(autoencoder.latent_channels), subdict(tensors, "planner"),
+                           str(path), "planner")
     param = build.build_parameterization(config["diffusion"])
     model_id = f"{path.name}@sha256:{sha256_file(path)[:16]}"
     return I2VPipeline(backbone, param, autoencoder, conditioner, config, info, resolve_device(device), model_id)

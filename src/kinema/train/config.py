@@ -16,7 +16,7 @@ from typing import Any
 
 from kinema.conditioning.conditioner import ConditionerConfig
 from kinema.conditioning.tasks import TaskMix
-from kinema.config import apply_overrides, check_choice, check_range, from_dict, to_dict
+from kinema.config import apply_overrides, check_choice, check_positive, check_range, from_dict, to_dict
 from kinema.errors import ConfigError, InputError
 
 
@@ -58,6 +58,10 @@ class DiffusionSpec:
             raise ConfigError(f"diffusion.strength={self.strength!r} must be in (0, 1]")
         check_choice("diffusion.noise_prior", self.noise_prior, tuple(NOISE_PRIORS))
         check_choice("diffusion.train_noise", self.train_noise, TRAIN_NOISES)
+        check_range("diffusion.sample_steps", self.sample_steps, 1, 1000)  # the range inference accepts
+        check_positive("diffusion.min_snr_gamma", self.min_snr_gamma)
+        check_range("diffusion.image_guidance", self.image_guidance, 0.0, 50.0)
+        check_range("diffusion.plan_guidance", self.plan_guidance, 0.0, 50.0)
 
 
 @dataclass
@@ -68,15 +72,55 @@ class AutoencoderSpec:
     overrides: dict[str, Any] = field(default_factory=dict)
 
 
+DATA_SOURCES = ("world", "manifest", "folder", "images", "latent_cache")
+CLIP_CROPS = ("random", "center")  # = kinema.data.real.geometry.CROPS (not imported: it loads cv2 and av)
+CLIP_WINDOWS = ("random", "start", "center")  # = kinema.data.real.sampling.TEMPORAL_POLICIES
+
+
 @dataclass
 class DataSpec:
-    source: str = "world"  # world | manifest | folder | images
-    path: str | None = None  # manifest file or folder for real data
-    size: tuple[int, int] = (32, 32)  # (W, H) of training clips
-    frames: int = 8  # frames per clip
+    source: str = "world"  # world | manifest | folder | images | latent_cache
+    # manifest file or folder for real data; for latent_cache the folder `kinema data cache-latents`
+    # wrote (or its index.json)
+    path: str | None = None
+    size: tuple[int, int] = (32, 32)  # (W, H) of training clips (latent_cache: must be the cache's)
+    frames: int = 8  # frames per clip (latent_cache: must be the cache's)
     fps: float = 8.0  # target fps for real data; world clips are rendered at this fps
     num_workers: int = 0  # DataLoader worker processes
     world: dict[str, Any] = field(default_factory=dict)  # WorldConfig overrides
+    crop: str = "random"  # real clips: where the crop sits, random | center (a latent cache uses center)
+    temporal: str = "random"  # real clips: where the window starts, random | start | center (cache: start)
+    # aspect-ratio buckets for manifest/folder videos (a batch never mixes shapes): "auto" = one
+    # bucket per common aspect ratio at the pixel area of `size` (needs a scanned manifest, else
+    # one size as with "none"); "none" = every clip cropped to `size`; or a list of [W, H] or
+    # [W, H, batch_size] buckets
+    buckets: str | list[list[int]] = "auto"
+
+    def __post_init__(self) -> None:
+        check_choice("data.source", self.source, DATA_SOURCES)
+        if self.source != "world" and not self.path:
+            raise ConfigError(f"data.path is required for data.source={self.source!r}")
+        if len(self.size) != 2 or min(self.size) < 1:
+            raise ConfigError(f"data.size={list(self.size)!r} must be two positive integers [W, H]")
+        check_range("data.frames", self.frames, 1, None)
+        check_positive("data.fps", self.fps)
+        check_range("data.num_workers", self.num_workers, 0, 256)
+        check_choice("data.crop", self.crop, CLIP_CROPS)
+        check_choice("data.temporal", self.temporal, CLIP_WINDOWS)
+        self._check_buckets()
+
+    def _check_buckets(self) -> None:
+        if isinstance(self.buckets, str):
+            check_choice("data.buckets", self.buckets, ("auto", "none"))
+            return
+        if self.source not in ("manifest", "folder"):
+            raise ConfigError(f"data.buckets: a list of buckets needs videos (data.source manifest or folder), "
+                              f"not {self.source!r}")
+        if not self.buckets:
+            raise ConfigError('data.buckets: an empty list; give [[W, H], ...] or "auto" / "none"')
+        for i, b in enumerate(self.buckets):
+            if len(b) not in (2, 3) or min(b) < 1:
+                raise ConfigError(f"data.buckets[{i}]={b!r} must be [W, H] or [W, H, batch_size], all >= 1")
 
 
 @dataclass
@@ -88,6 +132,16 @@ class OptimSpec:
     grad_clip: float = 1.0  # max global grad norm (0 = off)
     accumulation: int = 1  # micro-batches per optimiser step
 
+    def __post_init__(self) -> None:
+        check_positive("optim.lr", self.lr)
+        for i, beta in enumerate(self.betas):
+            if not 0.0 <= beta < 1.0:  # AdamW's own domain; NaN fails it too
+                raise ConfigError(f"optim.betas[{i}]={beta!r} is outside the accepted range [0, 1)")
+        check_range("optim.weight_decay", self.weight_decay, 0.0, None)
+        check_range("optim.warmup_steps", self.warmup_steps, 0, None)
+        check_range("optim.grad_clip", self.grad_clip, 0.0, None)
+        check_range("optim.accumulation", self.accumulation, 1, None)
+
 
 @dataclass
 class LoRASpec:
@@ -95,6 +149,13 @@ class LoRASpec:
     alpha: float = 8.0
     targets: list[str] = field(default_factory=lambda: ["to_q", "to_k", "to_v", "to_out"])
     dropout: float = 0.0
+
+    def __post_init__(self) -> None:  # checked here, not when the LoRA stage starts hours later
+        check_range("lora.rank", self.rank, 1, None)
+        check_positive("lora.alpha", self.alpha)
+        check_range("lora.dropout", self.dropout, 0.0, 0.99)
+        if not self.targets:
+            raise ConfigError("lora.targets: name at least one layer to adapt (e.g. to_q)")
 
 
 TARGETS = ("denoiser", "autoencoder", "decoder", "planner")
@@ -122,6 +183,10 @@ class StageSpec:
         check_choice(f"stages[{self.name}].target", self.target, TARGETS)
         check_range(f"stages[{self.name}].image_prob", self.image_prob, 0.0, 1.0)
         check_range(f"stages[{self.name}].latent_noise", self.latent_noise, 0.0, 10.0)
+        if self.lr is not None:
+            check_positive(f"stages[{self.name}].lr", self.lr)
+        if self.batch_size is not None:
+            check_range(f"stages[{self.name}].batch_size", self.batch_size, 1, 4096)
         if self.latent_noise and self.target != "decoder":
             raise ConfigError(f"stages[{self.name}].latent_noise applies to target 'decoder' only, "
                               f"not {self.target!r}")
@@ -149,17 +214,28 @@ class TrainConfig:
     stages: list[StageSpec] = field(default_factory=lambda: [StageSpec()])
     log_every: int = 10  # steps between log lines
     save_every: int = 200  # steps between checkpoints (0 = only at the end)
+    # minutes of training between checkpoints, whatever the step count (0 = off): a crash loses at
+    # most this much work even when save_every is larger than the run
+    save_every_minutes: float = 10.0
     sample_every: int = 0  # steps between validation sample grids (0 = off)
     gradient_checkpointing: bool = False
     distributed: str = "auto"  # auto (ddp when launched by torchrun) | none | ddp | fsdp
 
     def __post_init__(self) -> None:
+        check_range("seed", self.seed, 0, 2**63 - 1)
         check_range("batch_size", self.batch_size, 1, 4096)
         check_range("ema_decay", self.ema_decay, 0.0, 1.0)
+        check_range("log_every", self.log_every, 1, None)
+        check_range("save_every", self.save_every, 0, None)
+        check_range("save_every_minutes", self.save_every_minutes, 0.0, None)
+        check_range("sample_every", self.sample_every, 0, None)
         check_choice("precision", self.precision, ("auto", "fp32", "bf16"))
         check_choice("distributed", self.distributed, ("auto", "none", "ddp", "fsdp"))
         if not self.stages:
             raise ConfigError("stages: a run needs at least one stage")
+        names = [s.name for s in self.stages]
+        if len(set(names)) != len(names):  # resume and lora_<name>.safetensors find a stage by name
+            raise ConfigError(f"stages: names must be unique, got {names}")
 
     @property
     def total_steps(self) -> int:
@@ -171,7 +247,7 @@ class TrainConfig:
 PRESETS: dict[str, dict[str, Any]] = {
     # About two minutes on 2 CPU cores: a pixel-space tiny U-Net on 32x32x8 kinema world clips.
     "toy": {
-        "name": "toy", "batch_size": 4,
+        "name": "toy", "batch_size": 4, "save_every": 50,  # a crash loses at most a third of the run
         "data": {"source": "world", "size": [32, 32], "frames": 8, "world": {"max_objects": 2}},
         "optim": {"lr": 1e-3, "warmup_steps": 20},
         "stages": [{"name": "video", "steps": 150}],

@@ -92,7 +92,7 @@ def write_validation_samples(trainer, step: int, n: int = 2) -> Path:
     rows = []
     for i in range(n):
         item = ds[i]
-        video = item["video"]  # (3, T, H, W)
+        video = item["video"] if "video" in item else _decoded(trainer, item["latents"])  # (3, T, H, W)
         res = pipe(video[:, 0], item.get("caption", ""), fps=float(item.get("fps", cfg.data.fps)),
                    frames=video.shape[1], seed=i)
         real = ((video.permute(1, 2, 3, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()
@@ -100,3 +100,9 @@ def write_validation_samples(trainer, step: int, n: int = 2) -> Path:
     grid = np.concatenate(rows, axis=1)  # (T, n*H, 2*W, 3)
     trainer.c.autoencoder.train(False)
     return write_video(trainer.out / "samples" / f"step_{step:06d}.gif", grid, cfg.data.fps)
+
+
+def _decoded(trainer, latents: torch.Tensor) -> torch.Tensor:
+    """A latent-cache item's clip (3, T, H, W) in [-1, 1], through the run's autoencoder."""
+    video = trainer.c.autoencoder.decode(latents[None].to(trainer.device))[0]  # (C, T, h, w) -> (3, T, H, W)
+    return video.clamp(-1, 1).float().cpu()

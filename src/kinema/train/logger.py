@@ -6,6 +6,8 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from kinema.checkpoint import atomic_write
+
 
 class RunLogger:
     def __init__(self, out_dir: Path, enabled: bool = True):
@@ -14,13 +16,38 @@ class RunLogger:
         self.tb_dir = out_dir / "tb"
         self._fields: list[str] | None = None
         self._tb = None
+        self._purge_step: int | None = None  # TensorBoard drops events from this step on (a resume)
+
+    def resume_from(self, step: int) -> None:
+        """A run resumed at ``step`` redoes the steps after it: drop their rows from log.csv (a
+        crash after a log line but before the next checkpoint left them) and their TensorBoard
+        events, so each step is logged once."""
+        if not self.enabled:
+            return
+        self._purge_step = step + 1
+        if not self.path.exists():
+            return
+        with open(self.path, newline="") as f:
+            rows = list(csv.reader(f))
+        if not rows or "step" not in rows[0]:
+            return
+        col = rows[0].index("step")
+        kept = [rows[0]] + [r for r in rows[1:] if len(r) > col and _step(r[col]) <= step]
+        if len(kept) == len(rows):
+            return
+
+        def write(tmp: str) -> None:
+            with open(tmp, "w", newline="") as f:
+                csv.writer(f).writerows(kept)
+
+        atomic_write(self.path, write)
 
     def _open_tensorboard(self):
         """The TensorBoard writer, opened with the first row (a run that logs nothing writes nothing)."""
         try:
             from torch.utils.tensorboard import SummaryWriter
 
-            return SummaryWriter(str(self.tb_dir))
+            return SummaryWriter(str(self.tb_dir), purge_step=self._purge_step)
         except ImportError:  # tensorboard is optional
             return None
 
@@ -47,3 +74,11 @@ class RunLogger:
     def close(self) -> None:
         if self._tb is not None:
             self._tb.close()
+
+
+def _step(text: str) -> float:
+    """A log row's step; a damaged cell (a kill mid-line) counts as past every step, so it goes."""
+    try:
+        return int(text)
+    except ValueError:
+        return float("inf")

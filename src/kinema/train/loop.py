@@ -23,14 +23,15 @@ from typing import Callable
 import torch
 
 from kinema import __version__
-from kinema.checkpoint import load_checkpoint, prefixed, save_checkpoint, subdict
-from kinema.config import to_dict
+from kinema.build import load_weights, weights_mismatch
+from kinema.checkpoint import load_checkpoint, prefixed, remove_stale_temps, save_checkpoint, subdict
+from kinema.config import check_range, to_dict
 from kinema.diffusion import LossBins
 from kinema.errors import ConfigError, InputError
 from kinema.train import distributed as D
 from kinema.train.components import Components, build_components, count_params, select_trainable, step_generator
 from kinema.train.config import StageSpec, TrainConfig
-from kinema.train.data import batch_iterator, build_dataset
+from kinema.train.data import batch_iterator, build_stage_dataset
 from kinema.train.ema import EMA
 from kinema.train.interrupt import StopRequest
 from kinema.train.logger import RunLogger
@@ -66,8 +67,12 @@ def training_eps(train_noise: str, latents: torch.Tensor, mask: torch.Tensor,
 class Trainer:
     def __init__(self, config: TrainConfig, out_dir: str | Path, *, resume: bool = False, max_steps: int | None = None,
                  text_encoder=None, log: Callable[[str], None] = print, progress: bool = True):
+        if max_steps is not None:
+            check_range("max_steps", max_steps, 0, None)
         self.config, self.out = config, Path(out_dir)
         self.resume, self.max_steps, self.print, self.progress = resume, max_steps, log, progress
+        self.clock = time.monotonic  # wall time for save_every_minutes (a test may replace it)
+        self._last_save = self.clock()
         # 1. device, precision, process group
         self.device = D.resolve_device(config.device)
         self.ctx = D.init_distributed(config.distributed, self.device)
@@ -101,8 +106,10 @@ class Trainer:
     def run(self) -> TrainState:
         """Train every stage from where the state is; return the final state."""
         self.out.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_temps()
         if self.resume:
             self._load_state()
+            self.logger.resume_from(self.state.step)  # drop log rows of steps this run will redo
         elif self.ctx.is_main:
             (self.out / "config.json").write_text(json.dumps(to_dict(self.config), indent=2))
         self.print(f"kinema train: {self.config.model.kind}/{self.config.model.preset} "
@@ -129,18 +136,17 @@ class Trainer:
         """Train one stage from the current step. False when max_steps stopped the run."""
         cfg = self.config
         local = self.state.step - offset
-        size = tuple(stage.size or cfg.data.size)
-        frames = stage.frames or cfg.data.frames
         bs = stage.batch_size or cfg.batch_size
         model = self._prepare_stage(stage)
         self.loss_fn.density = self._stage_density(stage)
-        dataset = build_dataset(cfg.data, size, frames, cfg.seed, world=stage.world)
+        dataset = self._stage_dataset(stage)
         data = batch_iterator(dataset, bs, cfg.seed + offset,
                               start_step=local * cfg.optim.accumulation, rank=self.ctx.rank,
                               world=self.ctx.world, num_workers=cfg.data.num_workers)
         lr = stage.lr or cfg.optim.lr
         bar = self._progress_bar(stage, local)
         t0, bins = time.perf_counter(), LossBins.for_param(self.c.param)
+        self._last_save = self.clock()  # building the stage's data is no training at risk
         while local < stage.steps:
             if self.max_steps is not None and self.state.step >= self.max_steps:
                 self._save_state(stage)
@@ -164,6 +170,24 @@ class Trainer:
         self._finish_stage(stage)
         self._save_state(stage, done=True)
         return True
+
+    def validate(self) -> None:
+        """What a run checks before training, without training or writing (``--dry-run``): every
+        stage's dataset is built as the run will build it (a missing path, an fps, size or frame
+        count out of range, an empty dataset fail here), and a resume loads its checkpoint."""
+        for stage in self.config.stages:
+            if len(self._stage_dataset(stage)) <= 0:
+                raise ConfigError(f"stage {stage.name!r}: the training dataset is empty")
+        if self.resume:
+            self._load_state(announce=False)  # stdout stays the dry run's JSON
+
+    def _stage_dataset(self, stage: StageSpec):
+        """The dataset of ``stage`` at its size, frame count and batch size."""
+        cfg = self.config
+        size, frames = tuple(stage.size or cfg.data.size), stage.frames or cfg.data.frames
+        bs = stage.batch_size or cfg.batch_size
+        return build_stage_dataset(cfg.data, stage, size, frames, bs, cfg.seed, self.c.autoencoder,
+                                   self.c.model_config)
 
     def _prepare_stage(self, stage: StageSpec):
         """Freeze/unfreeze, inject LoRA, build (or restore) the optimiser; return the trained module."""
@@ -242,7 +266,7 @@ class Trainer:
         return total, float(norm)
 
     def _loss(self, stage: StageSpec, model, batch, gen: torch.Generator, bins: LossBins) -> torch.Tensor:
-        video = batch["video"].to(self.device)  # (B, 3, T, H, W) in [-1, 1]
+        video = batch["video"].to(self.device) if "video" in batch else None  # (B, 3, T, H, W) in [-1, 1]
         if stage.target in ("autoencoder", "decoder"):
             ae = getattr(model, "module", model)  # the autoencoder itself under DDP
             if stage.target == "autoencoder":
@@ -255,8 +279,11 @@ class Trainer:
         objects = objects.to(self.device) if objects is not None else None
         if stage.target == "planner":
             return self._planner_loss(stage, batch["caption"], motion, plan, video, objects)
-        with torch.no_grad():
-            latents = self.c.autoencoder.encode(video)  # (B, C, T, h, w)
+        if video is None:  # a latent cache: encoded once, by this run's autoencoder (checked), with the same mean
+            latents = batch["latents"].to(self.device)  # (B, C, T, h, w)
+        else:
+            with torch.no_grad():
+                latents = self.c.autoencoder.encode(video)  # (B, C, T, h, w)
         cond, mask = self.c.conditioner.training_batch(latents, batch["caption"], batch["fps"].to(self.device),
                                                        motion, gen, plan=plan, object_masks=objects, frames=video,
                                                        encode=self.c.autoencoder.encode, task_mix=stage.task_mix)
@@ -317,7 +344,7 @@ class Trainer:
             row.update(bins.report())
             bins.reset()
             self.logger.log(row)
-        if cfg.save_every and step % cfg.save_every == 0:
+        if (cfg.save_every and step % cfg.save_every == 0) or self._save_is_due():
             self._save_state(stage)
         if cfg.sample_every and step % cfg.sample_every == 0 and stage.target == "denoiser" and self.ctx.is_main:
             self._write_samples(step)
@@ -325,12 +352,38 @@ class Trainer:
     def _progress_bar(self, stage: StageSpec, done: int):
         if not (self.progress and self.ctx.is_main):
             return None
-        from tqdm import tqdm
+        from kinema.progress import progress  # stderr, only on a terminal, off with --quiet
 
-        return tqdm(total=stage.steps, initial=done, desc=f"stage {stage.name}", leave=False)
+        return progress(total=stage.steps, initial=done, desc=f"stage {stage.name}", unit="step")
+
+    def _save_is_due(self) -> bool:
+        """save_every_minutes of training since the last checkpoint? Rank 0's clock decides for
+        every rank, since all of them take part in a save (FSDP gathers, barriers)."""
+        minutes = self.config.save_every_minutes
+        if not minutes:
+            return False
+        due = self.clock() - self._last_save >= 60.0 * minutes
+        if self.ctx.world > 1:
+            flag = torch.tensor([float(due)], device=self.device)
+            torch.distributed.broadcast(flag, src=0)
+            due = bool(flag.item())
+        return due
+
+    def _remove_stale_temps(self) -> None:
+        """Temp files of this run's checkpoints left by a kill mid-write (the checkpoint itself is
+        whole: writes are atomic). Main rank only, before this run writes anything."""
+        if not self.ctx.is_main:
+            return
+        names = ["checkpoints/last.safetensors", "model.safetensors"]
+        names += [f"lora_{s.name}.safetensors" for s in self.config.stages if s.trainable == "lora"]
+        removed = [p for name in names for p in remove_stale_temps(self.out / name)]
+        if removed:
+            self.print(f"removed {len(removed)} temp file(s) of an interrupted checkpoint write: "
+                       f"{', '.join(p.name for p in removed)}")
 
     def _save_state(self, stage: StageSpec, done: bool = False) -> None:
         """Atomic training-state checkpoint (rank 0 writes; every rank gathers for FSDP)."""
+        self._last_save = self.clock()
         state = D.full_state_dict(self.c.backbone, self.ctx)
         module = self._stage_module(stage)
         opt_tensors, groups = optimizer_state_full(module, self.optimizer, sharded=self.ctx.strategy == "fsdp")
@@ -348,19 +401,26 @@ class Trainer:
         save_checkpoint(self.out / "checkpoints" / "last.safetensors", tensors, to_dict(self.config), info)
         D.barrier(self.ctx)
 
-    def _load_state(self) -> None:
+    def _load_state(self, announce: bool = True) -> None:
         path = self.out / "checkpoints" / "last.safetensors"
         if not path.exists():
             raise InputError(f"--resume: no checkpoint at {path}")
         tensors, _, info = load_checkpoint(path)
         if info.get("lora"):
-            stage = next(s for s in self.config.stages if s.trainable == "lora")
+            stage = next((s for s in self.config.stages if s.trainable == "lora"), None)
+            if stage is None:
+                raise ConfigError(f"--resume: {path} holds LoRA weights; this config has no LoRA stage")
             self._inject_lora(stage)
-        self.c.backbone.load_state_dict(subdict(tensors, "backbone"))
-        self.c.autoencoder.load_state_dict(subdict(tensors, "autoencoder"))
-        self.ema.load_state_dict(subdict(tensors, "ema"))
+        source = f"{path} (was the architecture changed since it was written?)"
+        load_weights(self.c.backbone, subdict(tensors, "backbone"), source, "backbone")
+        load_weights(self.c.autoencoder, subdict(tensors, "autoencoder"), source, "autoencoder")
+        ema = subdict(tensors, "ema")
+        mismatch = weights_mismatch(self.ema.state_dict(), ema)
+        if mismatch:
+            raise InputError(f"{source}: EMA weights do not match its config ({mismatch})")
+        self.ema.load_state_dict(ema)
         if self.planner is not None:
-            self.planner.load_state_dict(subdict(tensors, "planner"))
+            load_weights(self.planner, subdict(tensors, "planner"), source, "planner")
         spec = info.get("autoencoder")
         if spec and "scale" in spec.get("config", {}):  # restore the calibration of an autoencoder stage
             self.c.autoencoder.set_scale_shift(spec["config"]["scale"], spec["config"]["shift"])
@@ -368,7 +428,8 @@ class Trainer:
         self.state = TrainState(step=int(info["step"]), seconds=float(info["seconds"]), lora=bool(info.get("lora")))
         self._resume_tensors = {k: v for k, v in tensors.items() if k.startswith(("optim.", "optim/"))}
         self._resume_info = info
-        self.print(f"resumed from {path} at step {self.state.step}")
+        if announce:
+            self.print(f"resumed from {path} at step {self.state.step}")
 
     def export_model(self) -> Path | None:
         """model.safetensors: EMA backbone (LoRA merged) + autoencoder + model config."""

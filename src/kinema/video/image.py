@@ -27,40 +27,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from kinema.errors import ConfigError, InputError
+from kinema.video.inputs import DEFAULT_MAX_PIXELS, check_pixels, open_image
 
-DEFAULT_MAX_PIXELS = 50_000_000
 POLICIES = ("resize_crop", "pad", "stretch")
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 _INT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
-
-
-def _open(path: Path) -> Image.Image:
-    if not path.exists():
-        raise InputError(f"cannot read image {path}: no such file")
-    if path.is_dir():
-        raise InputError(f"cannot read image {path}: it is a folder, not an image file")
-    if path.stat().st_size == 0:
-        raise InputError(f"cannot read image {path}: the file is empty (0 bytes)")
-    try:
-        return Image.open(path)
-    except UnidentifiedImageError:
-        raise InputError(f"cannot read image {path}: not an image format Pillow recognises") from None
-    except Image.DecompressionBombError as e:
-        raise InputError(f"cannot read image {path}: {e}") from None
-    except (OSError, ValueError, SyntaxError) as e:
-        raise InputError(f"cannot read image {path}: {' '.join(str(e).split())}") from None
-
-
-def _check_pixels(im: Image.Image, name: str, max_pixels: int) -> None:
-    w, h = im.size
-    if w * h > max_pixels:
-        raise InputError(f"image {name} is {w}x{h} = {w * h / 1e6:.1f} Mpx, above the limit of "
-                         f"{max_pixels / 1e6:.1f} Mpx (raise max_pixels to accept it)")
-    if w < 1 or h < 1:
-        raise InputError(f"image {name} has an empty size {w}x{h}")
 
 
 def _to_rgb01(im: Image.Image) -> np.ndarray:
@@ -82,15 +56,47 @@ def _to_rgb01(im: Image.Image) -> np.ndarray:
     return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
 
 
-def _decode(image: str | os.PathLike | Image.Image, max_pixels: int) -> torch.Tensor:
+def _array_to_rgb01(a: np.ndarray) -> np.ndarray:
+    """A numpy image, as diffusers takes them, -> float32 (H, W, 3) in [0, 1].
+
+    Shapes (H, W), (H, W, 1), (H, W, 3) and (H, W, 4) (alpha composited on white); uint8 is 0-255,
+    uint16 0-65535, floats must already be in [0, 1] (diffusers' convention for numpy images).
+    """
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] not in (1, 3, 4)) or 0 in a.shape:
+        raise InputError(f"image array must be (H, W, 3) (or (H, W), (H, W, 1), (H, W, 4)), got shape {a.shape}")
+    if a.dtype == np.uint8 or a.dtype == np.uint16:
+        x = a.astype(np.float32) / float(np.iinfo(a.dtype).max)
+    elif np.issubdtype(a.dtype, np.floating):
+        x = a.astype(np.float32)
+        if not np.isfinite(x).all() or x.min() < 0.0 or x.max() > 1.0:
+            raise InputError(f"float image array must lie in [0, 1], got values in [{np.nanmin(x):g}, "
+                             f"{np.nanmax(x):g}] (pass uint8 for 0-255)")
+    else:
+        raise InputError(f"image array dtype {a.dtype} is not uint8, uint16 or float in [0, 1]")
+    x = x.reshape(*x.shape[:2], -1)  # (H, W) -> (H, W, 1)
+    if x.shape[-1] == 4:
+        x = x[..., :3] * x[..., 3:] + (1.0 - x[..., 3:])  # composite on white, as for RGBA files
+    return np.broadcast_to(x, (*x.shape[:2], 3)) if x.shape[-1] == 1 else x
+
+
+def _decode(image: str | os.PathLike | Image.Image | np.ndarray, max_pixels: int) -> torch.Tensor:
     """Open, check the declared size, decode, orient, convert -> (3, H, W) in [0, 1]."""
+    if isinstance(image, np.ndarray):
+        h, w = image.shape[:2] if image.ndim >= 2 else (0, 0)
+        if h * w > max_pixels:
+            raise InputError(f"image array is {w}x{h}, above the limit of {max_pixels / 1e6:.1f} Mpx")
+        rgb = _array_to_rgb01(image)
+        return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)  # (H, W, 3) -> (3, H, W)
     if isinstance(image, Image.Image):
         name, im = "<PIL image>", image
-    else:
+    elif isinstance(image, (str, os.PathLike)):
         path = Path(image)
-        name, im = str(path), _open(path)
+        name, im = str(path), open_image(path)
+    else:
+        raise InputError(f"an image must be a file path, a PIL image or a numpy (H, W, 3) array, "
+                         f"got {type(image).__name__}")
     try:
-        _check_pixels(im, name, max_pixels)  # from the header, before decoding any pixel data
+        check_pixels(im, name, max_pixels)  # from the header, before decoding any pixel data
         try:
             im.load()
             im = ImageOps.exif_transpose(im)
@@ -139,10 +145,10 @@ def _check_size(size) -> tuple[int, int]:
     return w, h
 
 
-def load_image(image: str | os.PathLike | Image.Image, size: tuple[int, int] | None = None,
+def load_image(image: str | os.PathLike | Image.Image | np.ndarray, size: tuple[int, int] | None = None,
                policy: str = "resize_crop", max_pixels: int = DEFAULT_MAX_PIXELS,
                pad_value: float = -1.0) -> torch.Tensor:
-    """Load ``image`` (a path or a PIL image) as float32 (3, H, W) in [-1, 1].
+    """Load ``image`` (a path, a PIL image or a numpy array) as float32 (3, H, W) in [-1, 1].
 
     ``size=(W, H)`` resizes by ``policy`` (``"resize_crop"`` | ``"pad"`` | ``"stretch"``);
     images above ``max_pixels`` (declared size) and unreadable files raise InputError.

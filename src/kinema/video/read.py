@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from kinema.errors import InputError
+from kinema.video.convert import frame_to_rgb
 from kinema.video.formats import png_frames
 from kinema.video.metadata import PNG_FPS_KEY
 
@@ -112,7 +113,7 @@ def read_video(path: str | os.PathLike, max_frames: int | None = None) -> tuple[
         fps = _stream_fps(stream)
         try:
             for frame in container.decode(stream):
-                frames.append(frame.to_ndarray(format="rgb24"))
+                frames.append(frame_to_rgb(frame))
                 if max_frames is not None and len(frames) >= max_frames:
                     break
         except av.FFmpegError as e:

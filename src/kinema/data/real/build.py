@@ -17,10 +17,12 @@ REAL_SOURCES = ("manifest", "folder", "images")
 
 def build_real_dataset(source: str, path: str | os.PathLike, size: tuple[int, int], frames: int,
                        fps: float | None = None, seed: int = 0, split: str | None = None,
-                       crop: str = "random") -> Dataset:
+                       crop: str = "random", temporal: str = "random", buckets=None) -> Dataset:
     """``manifest`` (.jsonl / .csv) or ``folder`` of videos -> :class:`VideoClipDataset` at ``fps``;
     ``images`` -> :class:`ImageFolderDataset` (one-frame clips). ``split`` keeps only the
-    manifest rows of that split (None: all)."""
+    manifest rows of that split (None: all). ``temporal`` places the clip window (random, start,
+    center); ``buckets`` (a list of :class:`~kinema.data.buckets.Bucket`) gives each video its
+    aspect bucket's size and frame count instead of ``size`` / ``frames``."""
     check_choice("data.source", source, REAL_SOURCES)
     if source == "images":
         return ImageFolderDataset(path, size=size, crop=crop, seed=seed)
@@ -30,4 +32,4 @@ def build_real_dataset(source: str, path: str | os.PathLike, size: tuple[int, in
         if not records:
             raise InputError(f"{path} has no records of split {split!r}")
     return VideoClipDataset(records, frames=frames, size=size, fps=fps if frames > 1 else None,
-                            crop=crop, temporal="random", seed=seed)
+                            crop=crop, temporal=temporal, seed=seed, buckets=buckets)

@@ -30,7 +30,7 @@ import torch
 from torch.utils.data import Dataset
 
 from kinema.config import check_choice
-from kinema.data.real.decode import decode_frames
+from kinema.data.real.decode import decode_frames, grid_rate
 from kinema.data.real.geometry import CROPS, POLICIES, fit_frames, to_tensor
 from kinema.data.real.records import VideoRecord
 from kinema.data.real.sampling import TEMPORAL_POLICIES, ClipTooShort, clip_indices, frame_step
@@ -131,8 +131,8 @@ class VideoClipDataset(Dataset):
             return rec
         if index not in self._facts:
             info = probe_video(rec.path)
-            fps = info.frames / info.duration if (info.vfr and info.duration > 0) else info.fps
-            self._facts[index] = rec.replace(fps=fps, frames=info.frames, width=info.width, height=info.height)
+            self._facts[index] = rec.replace(fps=grid_rate(info), frames=info.frames, width=info.width,
+                                             height=info.height)
         return self._facts[index]
 
     def _load(self, index: int, generator: torch.Generator) -> tuple[np.ndarray, float]:

@@ -1,14 +1,21 @@
-"""Decode chosen frames of a video with PyAV: seek near the first one, stop after the last.
+"""Decode chosen frames of a video with PyAV on a constant-rate grid of timestamps.
 
-Frames are addressed by their *native index* on the nominal frame grid,
-``index = round((pts_time - start_time) * fps)``. For a constant-frame-rate file that is the
-decode order; for a variable-frame-rate file it picks, for each wanted index, the latest frame
-shown at or before that instant (what a player would display). GIF and PNG sequences go
-through :func:`kinema.video.read_video`.
+Frames are addressed by their *grid index*: index ``i`` is the instant ``t0 + i / fps``, where
+``t0`` is the presentation time of the first frame the decoder outputs and ``fps`` the record's
+rate. ``t0`` is read from that frame, not from the container's ``start_time``: an MPEG-4 AVI with
+B-frames starts its stream at dts 0 but shows its first frame at pts 1 (or later), and an MPEG-TS
+file can start anywhere. Each index gets the frame on screen at its instant, as ffmpeg's ``fps``
+filter picks it (``round=near``): the latest frame whose timestamp rounds to that index or an
+earlier one. For a constant-frame-rate file that is presentation order; a variable-frame-rate
+file (phone videos, AVIs with dropped frames) comes out resampled to a constant rate, holding a
+frame across a gap and dropping the earlier of two frames that land on one tick. GIF and PNG
+sequences go through :func:`kinema.video.read_video`.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,13 +26,18 @@ import av
 import numpy as np
 
 from kinema.errors import InputError
-from kinema.video import read_video
+from kinema.video import VideoInfo, read_video
+from kinema.video.convert import frame_to_rgb
 
 _PILLOW_SUFFIXES = (".gif", ".png")
 
 
 def _fail(path: Path, why: str) -> InputError:
     return InputError(f"cannot read video {path}: {why}")
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
 
 
 def _open(path: Path):
@@ -36,7 +48,7 @@ def _open(path: Path):
     try:
         container = av.open(str(path))
     except (av.FFmpegError, OSError, UnicodeDecodeError) as e:
-        raise _fail(path, " ".join(str(e).split())) from None
+        raise _fail(path, _one_line(e)) from None
     if not container.streams.video:
         container.close()
         raise _fail(path, "it has no video stream")
@@ -48,58 +60,138 @@ def _rate(stream) -> float:
     return float(rate) if rate else 0.0
 
 
-def _indexed_frames(container, stream, seek_to: int, fps: float | None = None) -> Iterator[tuple[int, Any]]:
-    """Yield (native index, av.VideoFrame), starting near ``seek_to`` when it is > 0.
+def grid_rate(info: VideoInfo) -> float:
+    """The rate of a file's index grid: its nominal rate, or for a variable-frame-rate file its
+    mean rate (frames / duration), since a VFR stream's nominal rate can be a guess (Matroska
+    says 24). Resampling at the mean rate keeps about one grid tick per decoded frame."""
+    return info.frames / info.duration if (info.vfr and info.duration > 0) else info.fps
 
-    ``fps`` sets the index grid (default: the stream's nominal rate; a scan passes the mean
-    rate frames / duration for a variable-frame-rate file).
-    """
-    fps = fps or _rate(stream)
+
+def _near(x: float) -> int:
+    """Round half up, as ffmpeg's AV_ROUND_NEAR_INF does for times after the first frame
+    (Python's round() would send 2.5 to 2)."""
+    return int(math.floor(x + 0.5))
+
+
+class _NoFrame(Exception):
+    """The stream decodes no frame at all."""
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Where grid index ``i`` lies on the stream's clock: ``t0 + i / fps`` seconds."""
+
+    fps: float  # grid ticks per second (0: the stream states no rate)
+    tb: float  # seconds per timestamp unit (0: no time base)
+    t0: float | None  # presentation time of the first frame, seconds (None: frames carry no pts)
+
+    @property
+    def timed(self) -> bool:
+        return self.fps > 0 and self.tb > 0 and self.t0 is not None
+
+    def index(self, pts: int) -> int:
+        return _near((pts * self.tb - self.t0) * self.fps)
+
+    def pts_at(self, index: int) -> int:
+        return int(round((self.t0 + index / self.fps) / self.tb))
+
+
+def _start(container, stream, fps: float | None) -> tuple[_Grid, Iterator[Any]]:
+    """Decode the first frame to learn ``t0``; return the grid and every frame from the start."""
+    frames = container.decode(stream)
+    first = next(frames, None)
+    if first is None:
+        raise _NoFrame
     tb = float(stream.time_base) if stream.time_base else 0.0
-    t0 = float(stream.start_time * stream.time_base) if stream.start_time is not None and tb else 0.0
-    if seek_to > 0 and fps > 0 and tb > 0:
-        container.seek(int(round((t0 + seek_to / fps) / tb)), stream=stream, backward=True, any_frame=False)
-        count = None  # decode order no longer tells the index
-    else:
-        count = 0
-    for frame in container.decode(stream):
-        if frame.pts is not None and fps > 0 and tb > 0:
-            idx = int(round((float(frame.pts) * tb - t0) * fps))
-        elif count is not None:
-            idx = count
+    t0 = first.pts * tb if first.pts is not None else None
+    return _Grid(fps or _rate(stream), tb, t0), itertools.chain([first], frames)
+
+
+class _NoTimestamp(Exception):
+    """A frame after a seek has no timestamp, so its index is unknown."""
+
+
+def _indexed(frames: Iterator[Any], grid: _Grid, counting: bool) -> Iterator[tuple[int, Any]]:
+    """(grid index, frame) in decode order; frames without a timestamp are counted when
+    ``counting`` (decoding from the start), an error after a seek."""
+    for count, frame in enumerate(frames):
+        if grid.timed and frame.pts is not None:
+            yield grid.index(frame.pts), frame
+        elif counting:
+            yield count, frame
         else:
-            raise RuntimeError("frame without timestamp after a seek")
-        if count is not None:
-            count += 1
-        yield idx, frame
+            raise _NoTimestamp
 
 
-def _collect(frames_iter: Iterator[tuple[int, Any]], wanted: list[int]) -> dict[int, Any] | None:
-    """Map each wanted index to the latest frame at or before it; None if a seek overshot."""
-    out: dict[int, Any] = {}
-    pending = sorted(set(wanted))
-    k, prev = 0, None
-    for idx, frame in frames_iter:
-        if prev is None and idx > pending[0]:
-            return None  # the seek landed after the first wanted frame
-        while k < len(pending) and pending[k] < idx:
-            out[pending[k]] = prev
-            k += 1
-        if k < len(pending) and pending[k] == idx:
-            out[pending[k]] = frame
-            k += 1
+def _end_index(frame, interval: float | None, grid: _Grid) -> int:
+    """First grid index past the last frame: it stays on screen for its duration (else the last
+    interval between frames, else one tick)."""
+    if not grid.timed or frame.pts is None:
+        return 0
+    hold = frame.duration * grid.tb if frame.duration else (interval or 1.0 / grid.fps)
+    return _near((frame.pts * grid.tb + hold - grid.t0) * grid.fps)
+
+
+def _on_screen(indexed: Iterator[tuple[int, Any]], grid: _Grid) -> Iterator[tuple[int, Any]]:
+    """(tick, frame on screen at that tick) for every grid tick from the first frame to the end
+    of the last: ffmpeg's fps filter. A tick is yielded once the next frame shows it is over."""
+    prev, tick, interval = None, 0, None
+    for idx, frame in indexed:
+        if prev is None:
+            tick = idx
+        else:
+            yield from ((t, prev) for t in range(tick, idx))
+            tick = max(tick, idx)
+            if grid.timed and frame.pts is not None and prev.pts is not None and frame.pts > prev.pts:
+                interval = (frame.pts - prev.pts) * grid.tb
         prev = frame
-        if k == len(pending):
-            break
-    return out
+    if prev is not None:
+        yield from ((t, prev) for t in range(tick, max(tick + 1, _end_index(prev, interval, grid))))
+
+
+def _take(ticks: Iterator[tuple[int, Any]], wanted: set[int]) -> tuple[dict[int, Any], int | None] | None:
+    """The frames at ``wanted`` ticks and the last tick seen; None when the first tick is already
+    past the first wanted one (a seek landed too late)."""
+    out: dict[int, Any] = {}
+    last = None
+    for tick, frame in ticks:
+        if last is None and tick > min(wanted):
+            return None
+        last = tick
+        if tick in wanted:
+            out[tick] = frame
+            if len(out) == len(wanted):
+                break
+    return out, last
+
+
+def _find(container, stream, indices: list[int], fps: float | None) -> tuple[dict[int, Any], int | None, _Grid]:
+    """Decode just enough of the stream to find the frames at ``indices``."""
+    grid, frames = _start(container, stream, fps)
+    wanted = set(indices)
+    seek_to = min(indices)
+    if seek_to > 0 and grid.timed:
+        container.seek(grid.pts_at(seek_to), stream=stream, backward=True, any_frame=False)
+        try:
+            got = _take(_on_screen(_indexed(container.decode(stream), grid, False), grid), wanted)
+        except _NoTimestamp:
+            got = None
+        if got is not None:
+            return (*got, grid)
+        container.seek(0, stream=stream)  # imprecise seek: decode from the start instead
+        grid, frames = _start(container, stream, fps)
+    got = _take(_on_screen(_indexed(frames, grid, True), grid), wanted)
+    return (*got, grid)
 
 
 def decode_frames(path: str | os.PathLike, indices: list[int], fps: float | None = None) -> np.ndarray:
-    """uint8 (len(indices), H, W, 3): the frames at native ``indices`` (repeats allowed) on the
-    grid of ``fps`` (default: the stream's nominal rate)."""
+    """uint8 (len(indices), H, W, 3): the frames on screen at grid ``indices`` (repeats allowed)
+    of the ``fps`` grid (default: the stream's nominal rate), counted from the first frame."""
     path = Path(path)
     if not indices:
         raise ValueError("indices must not be empty")
+    if min(indices) < 0:
+        raise ValueError(f"indices must be >= 0, got {min(indices)}")
     if path.is_dir() or path.suffix.lower() in _PILLOW_SUFFIXES:
         frames, _ = read_video(path, max_frames=max(indices) + 1)
         if max(indices) >= len(frames):
@@ -109,16 +201,17 @@ def decode_frames(path: str | os.PathLike, indices: list[int], fps: float | None
         with _open(path) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            got = _collect(_indexed_frames(container, stream, min(indices), fps), indices)
-            if got is None:  # imprecise seek: decode from the start instead
-                container.seek(0, stream=stream)
-                got = _collect(_indexed_frames(container, stream, 0, fps), indices)
+            got, last, grid = _find(container, stream, indices, fps)
+    except _NoFrame:
+        raise _fail(path, "no frame decodes (empty or undecodable video stream)") from None
     except av.FFmpegError as e:
-        raise _fail(path, " ".join(str(e).split())) from None
-    missing = [i for i in indices if got is None or got.get(i) is None]
+        raise _fail(path, f"decoding failed: {_one_line(e)}") from None
+    missing = sorted(set(indices) - set(got))
     if missing:
-        raise _fail(path, f"frame {missing[0]} could not be decoded (truncated, or shorter than its header says)")
-    cache = {i: got[i].to_ndarray(format="rgb24") for i in set(indices)}
+        rate = f" of the {grid.fps:g} fps grid" if grid.timed else ""
+        raise _fail(path, f"frame {missing[0]}{rate} is past the end of the video, which ends at frame {last} "
+                          f"(the file is shorter than its record says: truncated, or the record is stale)")
+    cache = {i: frame_to_rgb(got[i]) for i in set(indices)}
     return np.stack([cache[i] for i in indices])
 
 
@@ -127,42 +220,60 @@ class DecodePass:
     """What a full decode of a file found (used by ``kinema data scan``)."""
 
     decoded: int = 0  # frames that decoded
-    declared: int = 0  # frames the container header promises (0 if it says nothing)
+    declared: int = 0  # frames the container header promises after the first one's time (0: unknown)
+    ticks: int = 0  # grid ticks from the first frame to the end of the last
     error: str | None = None  # decoder error that stopped the pass, if any
-    kept: dict[int, np.ndarray] = field(default_factory=dict)  # transform(frame) for wanted indices
+    kept: dict[int, np.ndarray] = field(default_factory=dict)  # transform(frame) for wanted ticks
 
 
-def _declared_frames(container, stream, fps: float) -> int:
-    """Frame count the header promises: the stream's count, else its duration, else the file's."""
+def _declared_frames(container, stream, grid: _Grid) -> int:
+    """Frame count the header promises from the first frame on: the stream's count, else its
+    duration, else the file's, less the ticks between the stream's start and its first frame.
+    An AVI counts a slot for every tick from 0, so one whose first frame shows at pts 5 (a
+    B-frame delay or a start offset) promises 5 slots no frame fills: a delay, not lost frames."""
+    fps = grid.fps
     if stream.frames:
-        return int(stream.frames)
-    if stream.duration and stream.time_base and fps:
-        return int(round(float(stream.duration * stream.time_base) * fps))
-    if container.duration and fps:
-        return int(round(container.duration / 1e6 * fps))
-    return 0
+        count = int(stream.frames)
+    elif stream.duration and stream.time_base and fps:
+        count = int(round(float(stream.duration * stream.time_base) * fps))
+    elif container.duration and fps:
+        count = int(round(container.duration / 1e6 * fps))
+    else:
+        return 0
+    start = float(stream.start_time * stream.time_base) if (stream.start_time is not None and grid.tb) else 0.0
+    delay = int(round((grid.t0 - start) * fps)) if grid.timed else 0
+    return max(0, count - max(0, delay))
+
+
+def _counted(indexed: Iterator[tuple[int, Any]], result: DecodePass) -> Iterator[tuple[int, Any]]:
+    for item in indexed:
+        result.decoded += 1
+        yield item
 
 
 def decode_pass(path: str | os.PathLike, wanted: set[int], transform: Callable[[np.ndarray], np.ndarray],
                 fps: float | None = None) -> DecodePass:
-    """Decode every frame of ``path``; keep ``transform(rgb)`` of the frames at ``wanted`` indices."""
+    """Decode every frame of ``path`` on the ``fps`` grid; keep ``transform(rgb)`` of the frames
+    on screen at the ``wanted`` ticks."""
     path = Path(path)
     result = DecodePass()
     if path.is_dir() or path.suffix.lower() in _PILLOW_SUFFIXES:
         frames, _ = read_video(path)
-        result.decoded = result.declared = len(frames)
+        result.decoded = result.declared = result.ticks = len(frames)
         result.kept = {i: transform(frames[i]) for i in wanted if i < len(frames)}
         return result
     with _open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        fps = fps or _rate(stream)
-        result.declared = _declared_frames(container, stream, fps)
         try:
-            for idx, frame in _indexed_frames(container, stream, 0, fps):
-                result.decoded += 1
-                if idx in wanted and idx not in result.kept:
-                    result.kept[idx] = transform(frame.to_ndarray(format="rgb24"))
+            grid, frames = _start(container, stream, fps)
+            result.declared = _declared_frames(container, stream, grid)
+            for tick, frame in _on_screen(_counted(_indexed(frames, grid, True), result), grid):
+                result.ticks = tick + 1
+                if tick in wanted:
+                    result.kept[tick] = transform(frame_to_rgb(frame))
+        except _NoFrame:
+            result.error = "no frame decodes"
         except av.FFmpegError as e:
-            result.error = " ".join(str(e).split())
+            result.error = _one_line(e)
     return result

@@ -136,18 +136,23 @@ class MotionFeatureExtractor:
 
 
 def _weight_free() -> None:
-    paired = [("psnr", _psnr, "PSNR per frame, mean over frames (survey Eq. 8)", True),
+    paired = [("psnr", _psnr, "PSNR per frame in dB (8-bit peak 255), mean over frames (survey Eq. 8)", True),
               ("ssim", _ssim, "SSIM per frame, Gaussian 11x11 window (Eq. 9)", True),
               ("ms_ssim", _ms_ssim, "MS-SSIM per frame, 5 scales", True),
               ("first_frame_psnr", _first_frame_psnr, "PSNR of generated frame 0 vs the reference's frame 0", True),
               ("first_frame_ssim", _first_frame_ssim, "SSIM of generated frame 0 vs the reference's frame 0", True)]
     for name, fn, desc, hib in paired:
         register(MetricSpec(name, "paired", desc, compute=fn, higher_is_better=hib))
-    video = [("flicker", _flicker, "kinema temporal flicker: mean |frame_t - frame_t-1| / 255", False),
-             ("colour_drift", _colour_drift, "kinema colour drift: Lab distance of the mean colour to frame 0", False),
-             ("warping_error", _warping, "kinema flow warping error (OpenCV DIS, occlusion-masked)", False),
-             ("motion_smoothness_kinema", _smoothness, "kinema motion smoothness from flow acceleration", True),
-             ("dynamic_degree_kinema", _dynamic, "kinema dynamic degree from OpenCV DIS flow", True)]
+    video = [("flicker", _flicker, "kinema temporal flicker: mean |frame_t - frame_t-1| in 8-bit levels "
+              "(0..255; 0 = still)", False),
+             ("colour_drift", _colour_drift, "kinema colour drift: CIE76 delta E (Lab) of the mean colour to "
+              "frame 0", False),
+             ("warping_error", _warping, "kinema flow warping error: MSE of RGB in 0..1 (OpenCV DIS, "
+              "occlusion-masked)", False),
+             ("motion_smoothness_kinema", _smoothness, "kinema motion smoothness: 1 - mean |frame - linear-motion "
+              "prediction| / 255 (0..1)", True),
+             ("dynamic_degree_kinema", _dynamic, "kinema dynamic degree: share of videos judged dynamic (0..1; "
+              "OpenCV DIS flow)", True)]
     for name, fn, desc, hib in video:
         register(MetricSpec(name, "video", desc, compute=fn, higher_is_better=hib))
     register(MetricSpec(FMD_ID, "distribution",

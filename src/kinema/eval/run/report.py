@@ -10,33 +10,84 @@ import base64
 import html
 import io
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from kinema.video._atomic import write_text_atomic
+from kinema.errors import KinemaError
+from kinema.video._atomic import atomic_file
 
+NON_FINITE_NOTE = ('non-finite values are written as the strings "inf", "-inf" and "nan" (strict JSON has no '
+                   'infinity); PSNR is "inf" for identical frames')
 GRID_VIDEOS, GRID_FRAMES, GRID_SIZE = 4, 6, 96  # sample grid: videos, frames per video, tile px
 
 
 def write_reports(report, out_json: str | Path) -> dict[str, Path]:
-    """Write ``out_json`` and, beside it, ``.md`` and ``.html`` (and ``.png`` plots); return the paths."""
+    """Write ``out_json`` and, beside it, ``.md`` and ``.html`` (and ``.png`` plots); return the paths.
+
+    Every file is written atomically (a temporary name in the same folder, then a rename), and
+    report.json comes last: a failure at any point (a full disk) leaves no truncated file, and a
+    report.json on disk means the whole report was written.
+    """
     out_json = Path(out_json)
     data = report.to_dict()
-    paths = {"json": write_text_atomic(out_json, json.dumps(data, indent=2, default=float) + "\n")}
+    if _has_non_finite(data):
+        data["notes"] = [NON_FINITE_NOTE]
+    text = json.dumps(strict_json(data), indent=2, allow_nan=False) + "\n"  # fails here, before any write
     stem = out_json.with_suffix("")
     figures = {"dimensions": _dimension_bars(data), "bars": _bars(data), "curves": _curves(data),
                "grid": _grid(report)}
+    paths: dict[str, Path] = {}
     for name, png in figures.items():
         if png is not None:
-            path = stem.parent / f"{stem.name}_{name}.png"
-            path.write_bytes(png)
-            paths[name] = path
-    paths["md"] = write_text_atomic(stem.with_suffix(".md"), markdown(data, {k: v.name for k, v in paths.items()
-                                                                             if k in figures}))
-    paths["html"] = write_text_atomic(stem.with_suffix(".html"), html_page(data, figures))
+            paths[name] = _write(stem.parent / f"{stem.name}_{name}.png", png)
+    paths["md"] = _write(stem.with_suffix(".md"), markdown(data, {k: v.name for k, v in paths.items()}))
+    paths["html"] = _write(stem.with_suffix(".html"), html_page(data, figures))
+    paths["json"] = _write(out_json, text)
     return paths
+
+
+def strict_json(value):
+    """``value`` with every non-finite float as the string ``"inf"``, ``"-inf"`` or ``"nan"``.
+
+    Strict JSON (RFC 8259) has no infinity, and ``json.dumps`` would write a bare ``Infinity`` that
+    most parsers reject. PSNR of identical frames is +inf by definition (scikit-image and
+    torchmetrics return inf too), so it is kept as a value rather than dropped to ``null``, which
+    would read as "missing"; ``float("inf")`` and pandas' ``to_numeric`` read the strings back, and
+    ``kinema bench`` reports use the same spelling.
+    """
+    if isinstance(value, dict):
+        return {str(k): strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [strict_json(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def _has_non_finite(value) -> bool:
+    if isinstance(value, dict):
+        return any(_has_non_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_non_finite(v) for v in value)
+    return isinstance(value, (float, np.floating)) and not math.isfinite(value)
+
+
+def _write(path: Path, content: str | bytes) -> Path:
+    """Write ``content`` to ``path`` atomically; an OS failure is one line naming the file."""
+    try:
+        with atomic_file(path) as tmp:
+            if isinstance(content, bytes):
+                tmp.write_bytes(content)
+            else:
+                tmp.write_text(content, encoding="utf-8")
+    except OSError as e:
+        raise KinemaError(f"cannot write {path}: {e.strerror or e}; no partial file was left") from e
+    return path
 
 
 def _fmt(v) -> str:
@@ -53,6 +104,8 @@ def markdown(data: dict, images: dict[str, str]) -> str:
         p = m["protocol"]
         lines.append(f"| {m['name']} | {_fmt(m['value'])} | {p['backbone']} | {p['n_generated']} | {p['n_real']} "
                      f"| {p['frames']} | {p['resolution']} | {p['preprocessing']} |")
+    if data.get("notes"):
+        lines += [""] + [f"Note: {n}" for n in data["notes"]]
     skipped = [f"- {k}: `{f}`: {r}" for k, items in data["skipped"].items() for f, r in items]
     if skipped:
         lines += ["", "## Skipped videos", ""] + skipped
@@ -62,15 +115,17 @@ def markdown(data: dict, images: dict[str, str]) -> str:
 
 def html_page(data: dict, figures: dict[str, bytes | None]) -> str:
     rows = "".join(f"<tr><td>{html.escape(m['name'])}</td><td>{_fmt(m['value'])}</td>"
-                   f"<td><code>{html.escape(json.dumps(m['protocol']))}</code></td></tr>" for m in data["metrics"])
+                   f"<td><code>{html.escape(json.dumps(strict_json(m['protocol'])))}</code></td></tr>"
+                   for m in data["metrics"])
     imgs = "".join(f"<h2>{k}</h2><img src='data:image/png;base64,{base64.b64encode(v).decode()}'>"
                    for k, v in figures.items() if v is not None)
+    notes = "".join(f"<p>Note: {html.escape(n)}</p>" for n in data.get("notes", []))
     skipped = "".join(f"<li>{html.escape(f)}: {html.escape(r)}</li>" for items in data["skipped"].values()
                       for f, r in items)
     return (f"<!doctype html><meta charset='utf-8'><title>kinema eval</title><h1>kinema eval</h1>"
             f"<p>generated: {html.escape(data['request']['generated'])}<br>reference: "
             f"{html.escape(str(data['request']['reference']))}</p><table border=1><tr><th>metric</th><th>value</th>"
-            f"<th>protocol</th></tr>{rows}</table><ul>{skipped}</ul>{imgs}\n")
+            f"<th>protocol</th></tr>{rows}</table>{notes}<ul>{skipped}</ul>{imgs}\n")
 
 
 def _figure_png(fig) -> bytes:
@@ -99,12 +154,25 @@ def _bars(data: dict) -> bytes | None:
     fig, axes = plt.subplots(len(metrics), 1, figsize=(7, 1.6 * len(metrics) + 0.4), squeeze=False)
     for ax, m in zip(axes[:, 0], metrics):
         items = m["per_video"] or {"all": m["value"]}
-        heights = [v if np.isfinite(v) else 0.0 for v in items.values()]  # PSNR of identical frames is inf
-        ax.bar(range(len(items)), heights, color="#4477aa")
+        _bar_panel(ax, list(items.values()))
         ax.set_title(f"{m['name']} (mean {_fmt(m['value'])})", fontsize=9)
         ax.set_xticks(range(len(items)), [k[-12:] for k in items], fontsize=6, rotation=45)
     fig.tight_layout()
     return _figure_png(fig)
+
+
+def _bar_panel(ax, values: list[float]) -> None:
+    """Bars of ``values``; a non-finite one (PSNR of identical frames is inf) is a hatched bar as
+    tall as the tallest finite one, labelled ``inf`` / ``nan``, so a perfect score never looks like 0."""
+    finite = [v for v in values if math.isfinite(v)]
+    top = max(finite, default=1.0)
+    heights = [v if math.isfinite(v) else top for v in values]
+    bars = ax.bar(range(len(values)), heights, color="#4477aa")
+    for bar, v in zip(bars, values):
+        if not math.isfinite(v):
+            bar.set(hatch="//", facecolor="white", edgecolor="#4477aa")
+            ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), _fmt(v), ha="center", va="bottom",
+                    fontsize=7)
 
 
 def _dimension_bars(data: dict) -> bytes | None:

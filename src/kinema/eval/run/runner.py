@@ -96,9 +96,9 @@ def _load_reference(req: EvalRequest, specs: list[MetricSpec], progress):
 def _run_metric(spec, req, gen, ref_set, ref_stats, cache, progress) -> MetricOutput:
     t0 = time.perf_counter()
     if spec.kind == "video":
-        out = _video_metric(spec, gen)
+        out = _video_metric(spec, gen, progress)
     elif spec.kind == "paired":
-        out = _paired_metric(spec, req, gen, ref_set)
+        out = _paired_metric(spec, req, gen, ref_set, progress)
     elif spec.kind == "set":
         out = _set_metric(spec, req, gen, ref_set)
     else:
@@ -124,9 +124,14 @@ def _mean_curve(curves: list) -> list[float] | None:
     return [float(x) for x in np.mean([c[:t] for c in curves], axis=0)]
 
 
-def _video_metric(spec, gen) -> MetricOutput:
+def _each(items: list, progress, desc: str):
+    """``items``, through the progress callback when there is one (a bar per metric on stderr)."""
+    return progress(items, desc=desc) if progress else items
+
+
+def _video_metric(spec, gen, progress=None) -> MetricOutput:
     values, curves = {}, []
-    for v in gen.videos:
+    for v in _each(gen.videos, progress, spec.name):
         value, curve = spec.compute(v.frames)
         values[v.name] = float(value)
         curves.append(curve)
@@ -142,9 +147,9 @@ def _set_metric(spec, req, gen, ref_set) -> MetricOutput:
     return MetricOutput(result, {n: float(x) for n, x in zip(gen.names, per_video)})
 
 
-def _paired_metric(spec, req, gen, ref_set) -> MetricOutput:
+def _paired_metric(spec, req, gen, ref_set, progress=None) -> MetricOutput:
     values, curves = {}, []
-    for g, r in pair_videos(gen, ref_set):
+    for g, r in _each(pair_videos(gen, ref_set), progress, spec.name):
         if g.frames.shape[1:3] != r.frames.shape[1:3]:
             raise InputError(f"{spec.name}: {g.name} is {g.frames.shape[1:3]} but its reference is "
                              f"{r.frames.shape[1:3]}; paired metrics need equal sizes")
