@@ -19,6 +19,7 @@ from kinema.data.preview import LABEL_HEIGHT, contact_sheet
 from kinema.data.real import (ImageFolderDataset, VideoClipDataset, VideoRecord, decode_frames, load_records,
                               read_manifest, write_manifest)
 from kinema.data.scan import scan
+from kinema.data.workers import worker_context
 from kinema.errors import InputError
 from kinema.vae.identity import IdentityAutoencoder
 from kinema.video import write_video
@@ -273,7 +274,8 @@ def test_bad_file_at_read_time_does_not_stop_two_worker_loader(media, scanned):
     good = [r for r in scanned[0].kept if not r.is_image]
     bad = VideoRecord(media / "garbage.mp4", "broken", fps=8.0, frames=16, width=48, height=32)
     ds = VideoClipDataset(good + [bad], frames=4, size=(16, 16))
-    loader = DataLoader(ds, batch_size=2, num_workers=2)
+    # kinema's loaders start workers by forkserver (kinema.data.workers); a bare fork once crashed here
+    loader = DataLoader(ds, batch_size=2, num_workers=2, multiprocessing_context=worker_context(2), timeout=120)
     items = [p for batch in loader for p in batch["path"]]
     retries = [int(r) for batch in loader for r in batch["retries"]]
     assert len(items) == len(ds) and all(not p.endswith("garbage.mp4") for p in items)
@@ -356,3 +358,15 @@ def test_build_real_dataset_and_cache_cli(media, scanned, tmp_path):
     save_autoencoder(IdentityAutoencoder(), tmp_path / "vae.safetensors")
     index = cache_latents_cli(manifest, tmp_path / "vae.safetensors", tmp_path / "cache", size=(8, 8), frames=2)
     assert index["num_items"] == 5 and index["latent_shape"] == [3, 2, 8, 8]
+
+
+def test_training_batches_are_the_same_with_forkserver_workers(scanned):
+    """The trainer's loader (kinema.train.data.batch_iterator) starts workers by forkserver: the dataset
+    must pickle, and a step's batch must not depend on which process decoded it."""
+    from kinema.train.data import batch_iterator
+
+    ds = VideoClipDataset([r for r in scanned[0].kept if not r.is_image], frames=4, size=(16, 16))
+    serial, workers = (batch_iterator(ds, 2, seed=0, start_step=0, num_workers=n) for n in (0, 1))
+    for _ in range(3):
+        a, b = next(serial), next(workers)
+        assert a["caption"] == b["caption"] and torch.equal(a["video"], b["video"])

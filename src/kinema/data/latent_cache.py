@@ -37,6 +37,7 @@ from kinema.config import check_range, to_dict
 from kinema.data.real.clip_dataset import CondMaskFn, VideoClipDataset, first_frame_mask, item_generator
 from kinema.data.real.records import VideoRecord
 from kinema.data.real.sources import load_records
+from kinema.data.workers import worker_context
 from kinema.errors import ConfigError, InputError
 from kinema.video._atomic import atomic_dir
 
@@ -133,7 +134,8 @@ def cache_latents(source: str | os.PathLike | list[VideoRecord], autoencoder, ou
     records = list(source) if isinstance(source, list) else load_records(source)
     dataset = VideoClipDataset(records, frames, size, fps=fps, stride=stride, policy=policy,
                                crop="center", temporal="start")
-    loader = DataLoader(_SkipBad(dataset), batch_size=batch_size, num_workers=num_workers, collate_fn=_collate)
+    loader = DataLoader(_SkipBad(dataset), batch_size=batch_size, num_workers=num_workers, collate_fn=_collate,
+                        multiprocessing_context=worker_context(num_workers))
     skipped: dict[str, str] = {}
     with atomic_dir(out_dir) as tmp:
         writer = _ShardWriter(tmp, shard_size)

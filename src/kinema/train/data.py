@@ -16,6 +16,7 @@ from typing import Any, Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from kinema.data.workers import worker_context
 from kinema.errors import ConfigError
 from kinema.train.config import DataSpec, StageSpec
 
@@ -213,5 +214,5 @@ def batch_iterator(dataset: Dataset, batch_size: int, seed: int, start_step: int
     else:
         sampler = StepBatchSampler(len(dataset), batch_size, seed, start_step, rank, world)
     loader = DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=num_workers,
-                        persistent_workers=num_workers > 0)
+                        persistent_workers=num_workers > 0, multiprocessing_context=worker_context(num_workers))
     return iter(loader)

@@ -25,11 +25,14 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 _local = threading.local()  # this thread's own swscale context, tagged with the process that made it
+_inherited: list[VideoReformatter] = []  # a parent's contexts after fork: kept alive, never freed in the child
 
 
 def reformat(frame: av.VideoFrame, format: str) -> av.VideoFrame:
     """``frame`` converted to pixel ``format`` by this thread's single-threaded context."""
     if getattr(_local, "pid", None) != os.getpid():
+        if hasattr(_local, "reformatter"):
+            _inherited.append(_local.reformatter)  # a child must not free the parent's FFmpeg state
         _local.reformatter, _local.pid = VideoReformatter(), os.getpid()
     return _local.reformatter.reformat(frame, format=format, threads=1)
 
