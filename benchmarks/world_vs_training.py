@@ -46,7 +46,7 @@ def _demand(trainer: Trainer, steps: int) -> float:
     for i in range(steps + 1):
         t0 = time.perf_counter()
         trainer.optimizer.zero_grad(set_to_none=True)
-        loss = trainer._loss(stage, model, batch, step_generator(0, i, 0), bins)
+        loss = trainer.objective(stage).loss(stage, model, batch, step_generator(0, i, 0), bins)
         loss.backward()
         trainer.optimizer.step()
         trainer.ema.update(trainer.c.backbone, i + 1)

@@ -1,4 +1,4 @@
-"""FVD (survey Eq. 6) under its three backbones: shapes, closed forms, refusals, protocol records.
+"""FVD (Wang et al. 2026 Eq. 6) under its three backbones: shapes, closed forms, refusals, protocol records.
 
 Agreement with cd-fvd / StyleGAN-V lives in tests/reference/test_ref_fvd.py.
 """

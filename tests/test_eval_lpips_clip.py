@@ -1,4 +1,4 @@
-"""LPIPS (survey Eq. 10) and CLIPScore / CLIP-SIM: invariants on random trunks and a tiny local CLIP.
+"""LPIPS (Wang et al. 2026 Eq. 10) and CLIPScore / CLIP-SIM: invariants on random trunks and a tiny local CLIP.
 
 Agreement with the lpips package and torchmetrics lives in tests/reference/test_ref_lpips_clip.py
 (it reuses :func:`save_tiny_clip` from this file).

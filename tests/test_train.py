@@ -303,9 +303,10 @@ def test_a_low_noise_stage_trains_only_below_its_max_sigma(tmp_path):
     cfg = load_config("toy", TINY + ['stages=[{"name":"all","steps":1},{"name":"low","steps":1,"max_sigma":0.5}]'])
     trainer = Trainer(cfg, tmp_path, progress=False, log=lambda *_: None)
     trainer.run()
-    density = trainer.loss_fn.density  # the last stage's
+    denoiser = trainer.objectives["denoiser"]
+    density = denoiser.loss_fn.density  # the last stage's
     assert isinstance(density, Truncated) and float(density.sample(256, torch.Generator().manual_seed(0)).max()) <= 0.5
-    assert trainer._stage_density(cfg.stages[0]) is trainer._density  # the first stage: the whole range
+    assert denoiser.stage_density(cfg.stages[0]) is denoiser.density  # the first stage: the whole range
     with pytest.raises(ConfigError, match="max_sigma"):
         load_config("toy", TINY + ['stages=[{"name":"ae","target":"autoencoder","max_sigma":0.5}]'])
 

@@ -72,6 +72,44 @@ def build_conditioner(config: dict[str, Any], text_encoder=None) -> Conditioner:
     return Conditioner(from_dict(ConditionerConfig, config), text_encoder=text_encoder)
 
 
+PARTS = ("backbone", "autoencoder", "planner")  # a model file's tensors are named "<part>.<name>"
+
+
+def checkpoint_parts(path, allow_unsafe: bool = False) -> tuple[dict[str, dict[str, torch.Tensor]], dict, dict]:
+    """(state dict of each of :data:`PARTS`, embedded config, info) of a kinema checkpoint; a part it
+    lacks is an empty dict. Training (fine-tuning, a frozen autoencoder) and inference both read files here."""
+    from kinema.checkpoint import load_checkpoint, subdict
+
+    tensors, config, info = load_checkpoint(path, allow_unsafe=allow_unsafe)
+    return {part: subdict(tensors, part) for part in PARTS}, config, info
+
+
+@dataclasses.dataclass
+class Components:
+    """The modules a model file rebuilds, with the config and info it embeds."""
+
+    backbone: nn.Module
+    param: Any  # kinema.diffusion Parameterization
+    autoencoder: nn.Module
+    conditioner: Conditioner
+    config: dict[str, Any]
+    info: dict[str, Any]
+
+
+def load_components(path, text_encoder=None, allow_unsafe: bool = False) -> Components:
+    """Rebuild every module of a kinema model file from its embedded config and load its weights."""
+    parts, config, info = checkpoint_parts(path, allow_unsafe)
+    if "backbone" not in config:
+        raise ConfigError(f"{path}: checkpoint config has no 'backbone' entry; is it a kinema model file?")
+    backbone, autoencoder = build_backbone(config["backbone"]), build_autoencoder(config["autoencoder"])
+    conditioner = build_conditioner(config["conditioner"], text_encoder)
+    load_weights(backbone, parts["backbone"], str(path), "backbone")
+    load_weights(autoencoder, parts["autoencoder"], str(path), "autoencoder")
+    if conditioner.config.reference == "planned":
+        load_weights(conditioner.get_planner(autoencoder.latent_channels), parts["planner"], str(path), "planner")
+    return Components(backbone, build_parameterization(config["diffusion"]), autoencoder, conditioner, config, info)
+
+
 def load_weights(module: nn.Module, state: dict[str, torch.Tensor], source: str, what: str) -> None:
     """``module.load_state_dict(state)``, refusing in one line a file whose weights disagree with
     the config that rebuilt ``module`` (torch's own error lists every tensor: hundreds of lines)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from kinema import __version__
 from kinema.errors import KinemaError
+from kinema.sampling.request import GenerationRequest, add_request_flags, request_options
+from kinema.sampling.request import parse_size as _parse_size
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 
@@ -93,42 +95,13 @@ def _add_animate(sub) -> None:
     a.add_argument("-o", "--output", required=True,
                    help="output video; its extension picks the format: .mp4, .webm, .gif, or a folder/ of PNG frames")
     a.add_argument("--model", default=None, help="a kinema model .safetensors (default: the bundled model)")
-    a.add_argument("--prompt", default="", help="text describing the motion")
     a.add_argument("--last-frame", default=None, help="image the video must end on (transition)")
-    a.add_argument("--loop", action="store_true", help="end on the input image (seamless loop)")
     a.add_argument("--text-only", action="store_true", help="no input image: text-to-video")
-    a.add_argument("--frames", type=int, default=None)
-    a.add_argument("--fps", type=float, default=None)
-    a.add_argument("--size", default=None, help="WxH, e.g. 64x64 (default: the model's trained size)")
-    a.add_argument("--steps", type=int, default=None)
-    a.add_argument("--sampler", default=None, help="euler, heun, dpmpp_2m, ddim, ddpm, euler_a, flow_euler, flow_heun")
-    a.add_argument("--guidance", type=float, default=1.0, help="text guidance scale (1 = off)")
-    a.add_argument("--image-guidance", type=float, default=None,
-                   help="image guidance scale (1 = off; default: the model's)")
-    a.add_argument("--plan-guidance", type=float, default=None,
-                   help="motion-plan guidance scale (models with a motion planner; 1 = off; default: the model's)")
-    a.add_argument("--strength", type=float, default=None,
-                   help="SDEdit start: < 1 starts from the model's reference video noised part-way "
-                        "(1 = pure noise; default: the model's, 1 with --noise-prior lowfreq|image_noise or "
-                        "--text-only; more steps when it would run none)")
-    a.add_argument("--guidance-ramp", default=None,
-                   help="MIN,MAX per-frame image guidance ramp (SVD style); replaces --image-guidance")
-    a.add_argument("--noise-prior", default=None,
-                   help="iid | mixed | lowfreq | image_noise (default: the model's; iid for --text-only); "
-                        "lowfreq and image_noise build on the input image and start from pure noise (strength 1)")
-    a.add_argument("--noise-aug", type=float, default=0.0, help="noise level added to the input frames")
-    a.add_argument("--motion", type=float, default=None, help="motion amount (as in the training data)")
-    a.add_argument("--camera", default=None,
-                   help="camera move over the planned one: static, pan_left, pan_right, tilt_up, tilt_down, zoom_in, "
-                        "zoom_out, roll_cw, roll_ccw; combine with +, speed after a colon (zoom_in+pan_left:0.02); "
-                        "models with a motion planner only")
     a.add_argument("--mask", "--object-mask", dest="mask", default=None,
                    help="motion brush: an image of the input's size (or aspect ratio: resized), white where the "
                         "object to move is (models with an object segmenter; default: the segmenter finds the "
                         "prompt's object)")
-    a.add_argument("--no-replace-known", dest="replace_known", action="store_false",
-                   help="condition on the known frames by concatenation only (no latent replacement)")
-    a.add_argument("--seed", type=int, default=0)
+    add_request_flags(a)  # --prompt ... --seed: GenerationRequest's fields
     a.add_argument("--format", choices=["mp4", "webm", "gif", "png"], default=None,
                    help="for an output name without a known extension (png: a folder of frames); "
                         "must agree with the extension")
@@ -203,16 +176,7 @@ def _add_bench(sub) -> None:
     w.add_argument("--n", type=int, default=128, help="test clips")
     w.add_argument("--seeds", type=int, default=2, help="seeds per clip for the model")
     w.add_argument("--reference", type=int, default=2048, help="real clips for the Frechet reference set")
-    w.add_argument("--size", default=None, help="WxH (default: the model's trained size)")
-    w.add_argument("--frames", type=int, default=None)
-    w.add_argument("--fps", type=float, default=None)
-    w.add_argument("--steps", type=int, default=None)
-    w.add_argument("--sampler", default=None)
-    w.add_argument("--guidance", type=float, default=1.0)
-    w.add_argument("--image-guidance", type=float, default=None, help="default: the model's")
-    w.add_argument("--plan-guidance", type=float, default=None, help="default: the model's")
-    w.add_argument("--strength", type=float, default=None, help="SDEdit start strength (default: the model's)")
-    w.add_argument("--noise-prior", default=None, help="default: the model's")
+    add_request_flags(w, bench=True)  # --frames ... --noise-prior: GenerationRequest's sampling fields
     w.add_argument("--exact-plan", action="store_true",
                    help="oracle ablation: give a planned model each clip's exact motion plan, not its planner's")
     w.add_argument("--exact-mask", action="store_true",
@@ -265,12 +229,7 @@ def cmd_animate(args) -> int:
 def animate_call(args) -> tuple[str | None, dict]:
     """The pipeline call ``kinema animate`` makes: (image, keyword arguments)."""
     return None if args.text_only else args.image, dict(
-        prompt=args.prompt, last_frame=args.last_frame, loop=args.loop,
-        frames=args.frames, fps=args.fps, size=_parse_size(args.size), steps=args.steps, sampler=args.sampler,
-        guidance=args.guidance, image_guidance=args.image_guidance, plan_guidance=args.plan_guidance,
-        guidance_ramp=_parse_pair(args.guidance_ramp), strength=args.strength,
-        noise_prior=args.noise_prior, noise_aug=args.noise_aug, motion=args.motion, camera=args.camera,
-        seed=args.seed, replace_known=args.replace_known, object_mask=args.mask)
+        last_frame=args.last_frame, object_mask=args.mask, **request_options(args))
 
 
 def _check_animate_inputs(args) -> None:
@@ -386,35 +345,11 @@ def cmd_bench_world(args) -> int:
     from kinema.bench import bench_world
 
     baselines = tuple(b for b in args.baselines.split(",") if b)
-    bench_world(args.model, baselines=baselines, n_clips=args.n, seeds_per_clip=args.seeds,
-                n_reference=args.reference, size=_parse_size(args.size), frames=args.frames, fps=args.fps,
-                steps=args.steps, sampler=args.sampler, guidance=args.guidance, image_guidance=args.image_guidance,
-                plan_guidance=args.plan_guidance, strength=args.strength, noise_prior=args.noise_prior,
-                exact_plan=args.exact_plan, exact_mask=args.exact_mask, device=args.device, out_dir=args.out)
+    bench_world(args.model, GenerationRequest(**request_options(args, bench=True)), baselines=baselines,
+                n_clips=args.n, seeds_per_clip=args.seeds, n_reference=args.reference, exact_plan=args.exact_plan,
+                exact_mask=args.exact_mask, device=args.device, out_dir=args.out)
     print(f"wrote {args.out}/report.json, report.md, grid.png")
     return EXIT_OK
-
-
-def _parse_size(text: str | None):
-    if text is None:
-        return None
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise KinemaError(f"size {text!r} must look like WIDTHxHEIGHT, e.g. 64x64") from None
-    if w <= 0 or h <= 0:
-        raise KinemaError(f"size {text!r} must be positive")
-    return (w, h)
-
-
-def _parse_pair(text: str | None):
-    if text is None:
-        return None
-    try:
-        lo, hi = (float(v) for v in text.split(","))
-    except ValueError:
-        raise KinemaError(f"--guidance-ramp {text!r} must look like MIN,MAX") from None
-    return (lo, hi)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,9 +1,10 @@
 """kinema's AMT-S and its frame pipeline agree with the AMT code VBench vendors
 (Vchitect/VBench ``vbench/third_party/amt``, used by ``vbench/motion_smoothness.py``).
 
-AMT is not an installable package, so the reference is VBench's source, imported from the
-directory named by ``KINEMA_AMT_SRC`` (a VBench checkout: it must contain
-``vbench/third_party/amt``); the test skips when the variable is unset. The ``vbench`` package's
+kinema's network is MCG-NKU/AMT's own code from the checkout in ``KINEMA_AMT_SRC`` (CC-BY-NC-4.0,
+not shipped). The reference is VBench's copy, imported from the directory named by
+``KINEMA_VBENCH_SRC`` (a VBench checkout: it must contain ``vbench/third_party/amt``); the test
+skips when either variable is unset. The ``vbench`` package's
 own ``__init__`` (which pulls in every VBench dependency) is bypassed with empty stand-in packages,
 removed again after the test. The network is built from ``cfgs/AMT-S.yaml`` as VBench builds it,
 seeded, at its real size; kinema's AMT-S receives its state dict unchanged (same keys). Frames are
@@ -13,9 +14,10 @@ NaN). The reference pipeline is VBench's ``motion_score`` loop written out with 
 
 Reproduce (VBench commit 45e79ec was used; any checkout with the same ``third_party/amt`` works):
 
-    git clone https://github.com/Vchitect/VBench /tmp/amt_src
-    # or, from a bare mirror: git --git-dir=<mirror> archive HEAD vbench/third_party/amt | tar -x -C /tmp/amt_src
-    cd /work/main && KINEMA_AMT_SRC=/tmp/amt_src OMP_NUM_THREADS=1 \\
+    git clone https://github.com/Vchitect/VBench /tmp/vbench_src
+    # or, from a bare mirror: git --git-dir=<mirror> archive HEAD vbench/third_party/amt | tar -x -C /tmp/vbench_src
+    git clone https://github.com/MCG-NKU/AMT /tmp/amt_src
+    cd /work/main && KINEMA_VBENCH_SRC=/tmp/vbench_src KINEMA_AMT_SRC=/tmp/amt_src OMP_NUM_THREADS=1 \\
         .venv-ref/bin/python -m pytest tests/reference/test_ref_amt.py -q
 """
 
@@ -28,10 +30,10 @@ from pathlib import Path
 
 import pytest
 
-SRC = os.environ.get("KINEMA_AMT_SRC")
-if not SRC:
-    pytest.skip("KINEMA_AMT_SRC is unset (path of a VBench checkout holding vbench/third_party/amt)",
-                allow_module_level=True)
+SRC = os.environ.get("KINEMA_VBENCH_SRC")
+if not SRC or not os.environ.get("KINEMA_AMT_SRC"):
+    pytest.skip("KINEMA_VBENCH_SRC (a VBench checkout holding vbench/third_party/amt) or KINEMA_AMT_SRC "
+                "(an MCG-NKU/AMT checkout) is unset", allow_module_level=True)
 pytest.importorskip("imageio")  # imported by VBench's amt/utils/utils.py
 cv2 = pytest.importorskip("cv2")  # VBench's frame difference
 yaml = pytest.importorskip("yaml")
@@ -39,7 +41,7 @@ yaml = pytest.importorskip("yaml")
 import numpy as np
 import torch
 
-from kinema.eval.backbones.amt import AMT, load_amt_state_dict
+from kinema.eval.backbones.amt import AmtS, load_amt_state_dict
 from kinema.eval.backbones.amt_interp import AmtInterpolator
 from kinema.eval.vbench import motion_smoothness
 
@@ -52,7 +54,7 @@ def reference():
     root = Path(SRC)
     amt_dir = root / "vbench" / "third_party" / "amt"
     if not (amt_dir / "networks" / "AMT-S.py").is_file():
-        pytest.fail(f"KINEMA_AMT_SRC={SRC} has no vbench/third_party/amt/networks/AMT-S.py")
+        pytest.fail(f"KINEMA_VBENCH_SRC={SRC} has no vbench/third_party/amt/networks/AMT-S.py")
     before = set(sys.modules)
     for name, sub in (("vbench", "vbench"), ("vbench.third_party", "vbench/third_party")):
         pkg = types.ModuleType(name)
@@ -78,7 +80,7 @@ def reference():
 
 @pytest.fixture(scope="module")
 def ours(reference):
-    model = AMT()
+    model = AmtS()
     load_amt_state_dict(model, reference[0].state_dict(), source="VBench AMT-S")
     return model.eval()
 
@@ -124,7 +126,7 @@ def reference_smoothness(reference, frames):
 
 
 def test_state_dict_keys_equal_the_reference(reference):
-    ref_sd, our_sd = reference[0].state_dict(), AMT().state_dict()
+    ref_sd, our_sd = reference[0].state_dict(), AmtS().net.state_dict()
     assert list(ref_sd) == list(our_sd)
     assert all(ref_sd[k].shape == our_sd[k].shape for k in ref_sd)
 

@@ -2,7 +2,7 @@
 
 All are weight-free (:mod:`kinema.eval`) and computed at the clip's own resolution:
 
-* **first-frame fidelity**: PSNR (survey Eq. 8) and SSIM (Eq. 9) of generated frame 0 against
+* **first-frame fidelity**: PSNR (Wang et al. 2026, I2V survey Eq. 8) and SSIM (Eq. 9) of generated frame 0 against
   the conditioning frame (inf dB when identical);
 * **motion direction** (clips whose main object is a *linear* mover — the only motion whose
   caption states a screen direction — that is visible in frame 0 and whose ground-truth net

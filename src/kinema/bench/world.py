@@ -12,7 +12,7 @@
    around each call (:mod:`kinema.bench.resources`);
 4. per-video metrics (:mod:`kinema.bench.clip_metrics`) and their summary per generator, with
    warping error and flicker as ratios to the ground truth (:mod:`kinema.bench.summary`);
-5. Fréchet distance (survey Eq. 6) on ``kinema-world-encoder-v1`` features
+5. Fréchet distance (Wang et al. 2026, I2V survey Eq. 6) on ``kinema-world-encoder-v1`` features
    (:mod:`kinema.bench.world_encoder`) to the reference set, raw and extrapolated to infinitely
    many clips (FD_inf, :mod:`kinema.eval.frechet_inf`: the raw value at a few hundred clips is
    mostly small-sample bias; a clip's seeds are resampled together, since they share the clip's
@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -34,6 +35,7 @@ from kinema.bench.resources import ResourceMeter
 from kinema.bench.summary import summarize
 from kinema.config import check_choice, check_range
 from kinema.errors import ConfigError
+from kinema.sampling.request import GenerationRequest
 
 BENCH_ID = "kinema-bench-world-v1"
 FD_METRIC = "kinema-world-fd-v1"
@@ -153,15 +155,14 @@ def _default(name: str):
     return inspect.signature(frechet_distance_inf).parameters[name].default
 
 
-def bench_world(model=None, *, baselines=BASELINES, n_clips: int = 128, seeds_per_clip: int = 2,
-                n_reference: int = 2048, split: str = "test", base_seed: int = 0, world: str = "default",
-                size: tuple[int, int] | None = None, frames: int | None = None, fps: float | None = None,
-                steps: int | None = None, sampler: str | None = None, guidance: float = 1.0,
-                image_guidance: float | None = None, plan_guidance: float | None = None,
-                strength: float | None = None, noise_prior: str | None = None, exact_plan: bool = False,
-                exact_mask: bool = False, device: str = "auto", out_dir=None, grid_clips: int = 4, encoder=None, quiet: bool | None = None) -> dict:
+def bench_world(model=None, request: GenerationRequest | None = None, *, baselines=BASELINES, n_clips: int = 128,
+                seeds_per_clip: int = 2, n_reference: int = 2048, split: str = "test", base_seed: int = 0,
+                world: str = "default", exact_plan: bool = False, exact_mask: bool = False, device: str = "auto",
+                out_dir=None, grid_clips: int = 4, encoder=None, quiet: bool | None = None, **options) -> dict:
     """Benchmark ``model`` (a model file, an I2VPipeline, None, or "static"/"gt") on kinema world.
 
+    ``request``'s size, frames and fps set the world grid (None: the model's), its sampling fields
+    (:data:`SAMPLING_FIELDS`) the model's calls; ``options`` are request fields over it (``steps=2``).
     Returns the report dict (also written to ``out_dir`` as report.json / report.md / grid.png).
     Columns: "model" (when a model is given), then each of ``baselines``. ``exact_plan``: the model
     gets each clip's exact motion plan (an oracle ablation of its planner; recorded in the report),
@@ -176,16 +177,14 @@ def bench_world(model=None, *, baselines=BASELINES, n_clips: int = 128, seeds_pe
     check_range("n_reference", n_reference, 2, 100_000)
     pipeline, implied = _resolve_model(model, device)  # 1
     names = implied or list(baselines)
-    options = {k: v for k, v in dict(steps=steps, sampler=sampler, guidance=guidance,
-                                     image_guidance=image_guidance, plan_guidance=plan_guidance,
-                                     strength=strength, noise_prior=noise_prior).items()
-               if v is not None}
+    request = replace(request or GenerationRequest(), **options)
+    options = {k: getattr(request, k) for k in SAMPLING_FIELDS if getattr(request, k) is not None}
     gens = _generators(pipeline, names, options, exact_plan, exact_mask)
     if exact_plan:
         options = {**options, "plan": "exact (oracle)"}  # recorded with the sampling options (a copy)
     if exact_mask:
         options = {**options, "object_mask": "exact (oracle)"}
-    cfg = _world_config(pipeline, size, frames, fps, world)
+    cfg = _world_config(pipeline, request.size, request.frames, request.fps, world)
     clips = _render(cfg, split, 0, n_clips, base_seed, "test clips", quiet)  # 2
     reference = _render(cfg, split, n_clips, n_reference, base_seed, "reference clips", quiet)
     backbone_id = encoder_backbone_id() if encoder is None else "custom-world-encoder"

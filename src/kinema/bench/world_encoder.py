@@ -1,6 +1,6 @@
 """``kinema-world-encoder-v1``: a small 3D-conv video encoder trained on kinema world only.
 
-The Fréchet distance of ``kinema bench world`` (survey Eq. 6, the FVD recipe of Unterthiner et al.
+The Fréchet distance of ``kinema bench world`` (Wang et al. 2026 Eq. 6; the FVD recipe of Unterthiner et al.
 2019 with a different backbone) needs features that know what kinema world clips look like and
 how they move. A pretrained I3D would need a download and has never seen the procedural world, so
 kinema trains its own: four 3D convolutions on ``16 x 64 x 64`` clips, global mean and max pooling and a

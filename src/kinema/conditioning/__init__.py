@@ -1,4 +1,4 @@
-"""Conditions as data: known frames + mask, text tokens, scalar controls (survey IV-A)."""
+"""Conditions as data: known frames + mask, text tokens, scalar controls (Wang et al. 2026, I2V survey Sec. IV-A)."""
 
 from kinema.conditioning.batch import VECTOR_FIELDS, ConditionBatch
 from kinema.conditioning.conditioner import Conditioner, ConditionerConfig

@@ -1,13 +1,13 @@
-"""ConditionBatch: conditions as data, routed to the backbone by their shape (survey Eq. 12-15).
+"""ConditionBatch: conditions as data, routed to the backbone by shape (Wang et al. 2026, Eq. 12-15).
 
 The conditioner turns a user's conditions (known frames, prompt, scalar controls) into three
 routes that every backbone understands:
 
 * ``concat``  (B, C_lat + 1, T, h, w): known-frame latents times their mask, then the mask itself,
-  concatenated with the noisy latents on channels (Eq. 12; new input channels zero-initialised).
-* ``tokens``  (B, L, D_text) with ``token_mask`` (B, L): cross-attention keys/values (Eq. 13).
+  concatenated with the noisy latents on channels (Eq. 12: concat on channels; new inputs zero-initialised).
+* ``tokens``  (B, L, D_text) with ``token_mask`` (B, L): cross-attention keys/values (Eq. 13: text cross-attention).
 * ``vector``  (B, V): raw scalar controls (fps, motion amount, noise-augmentation level) that the
-  backbone embeds and adds to its timestep embedding (Eq. 14-15, one strength per condition).
+  backbone embeds and adds to its timestep embedding (Eq. 14-15: strength x condition, fused).
 
 A route left as ``None`` is absent; backbones treat it as "no condition" (zeros).
 """

@@ -1,7 +1,7 @@
-"""The conditioner: user conditions -> ConditionBatch routes (survey Eq. 12-15).
+"""The conditioner: user conditions -> ConditionBatch routes (Wang et al. 2026, I2V survey Eq. 12-15).
 
 Each condition m is encoded by its own encoder E_m, projected to a route P_m and scaled by a
-strength gamma_m (Eq. 14); the backbone aggregates the routes (Eq. 15):
+strength gamma_m (Eq. 14: u~_m = gamma_m P_m(E_m(s_m))); the backbone fuses the routes (Eq. 15):
 
 * known frames: VAE latents times ``mask * strength``, concatenated with that mask (Eq. 12);
   optionally (``reference="nearest"``) also each frame's nearest known latent, so every frame sees

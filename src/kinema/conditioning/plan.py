@@ -14,7 +14,7 @@ known frame shows ``n`` frames later at ``q = s R(-r) (p - d)`` with ``d = n (pa
 
 :func:`warp_references` gives every frame its nearest known latent twice: warped by the camera
 move, and shifted by the object's velocity (``conditioner.object_mask`` models replace the second
-by the plan rendered in pixels, :mod:`kinema.conditioning.layered`: only the object moves). They extend the concat route (Eq. 12), so the denoiser
+by the plan rendered in pixels, :mod:`kinema.conditioning.layered`: only the object moves). They extend the concat route (Wang et al. 2026 Eq. 12), so the denoiser
 sees where the scene and the object should be in each frame — the explicit camera and trajectory
 conditions of CameraCtrl / MotionCtrl / DragNUWA, with the trajectory planned from the prompt by
 :class:`~kinema.conditioning.planner.MotionPlanner` (LVD's text -> layout -> video, Lian et al. 2023).

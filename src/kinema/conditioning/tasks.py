@@ -3,7 +3,7 @@
 A task is a per-frame mask over T frames (1 = the frame is given as a condition):
 
 =============  =====================================  ==============================
-mode           known frames                           application (survey section V)
+mode           known frames                           application (Wang 2026 Sec. V)
 =============  =====================================  ==============================
 ``first``      frame 0                                image-to-video
 ``first_last`` frames 0 and T-1                       transitions / interpolation

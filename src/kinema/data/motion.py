@@ -1,7 +1,7 @@
 """Motion score of a clip from dense optical flow: the motion-amount control's training target.
 
 SVD (Blattmann et al. 2023) conditions on a "motion bucket" computed from optical flow; the
-survey (section IV-B2) groups it with the implicit motion priors. kinema computes:
+I2V survey (Wang et al. 2026, Sec. IV-B2) groups it with the implicit motion priors. kinema computes:
 
     motion_score = mean over frame pairs and pixels of |flow| / image diagonal
 

@@ -14,7 +14,8 @@ from kinema.diffusion.parameterization import (
     PARAM_PRESETS, PARAMETERIZATIONS, EDMParam, EpsParam, FlowParam, Parameterization, ParameterizationConfig,
     VParam, X0Param, build_parameterization, get_parameterization,
 )
-from kinema.diffusion.process import PROCESSES, alpha, check_process, renoise
+from kinema.diffusion.process import (FLOW, PROCESSES, VE, Process, alpha, check_process, get_process, process_of,
+                                      randn, renoise)
 from kinema.diffusion.schedules import (
     SCHEDULE_KINDS, SPACINGS, default_schedule_kind, flow_shift_for_resolution, flow_sigmas, flow_time_shift,
     get_sigmas, karras_sigmas, strength_sigmas, vp_timesteps,
@@ -22,11 +23,12 @@ from kinema.diffusion.schedules import (
 from kinema.diffusion.vp import BETA_SCHEDULES, VPSchedule, make_betas
 
 __all__ = [
-    "BETA_SCHEDULES", "DENSITIES", "Denoiser", "DiffusionLoss", "EDMParam", "EpsParam", "FlowParam",
-    "LogNormal", "LogUniform", "LogitNormal", "LossBins", "PARAMETERIZATIONS", "PARAM_PRESETS", "PROCESSES", "Truncated",
-    "Parameterization", "ParameterizationConfig", "SCHEDULE_KINDS", "SPACINGS", "UniformFlow",
-    "UniformTimestep", "VPSchedule", "VParam", "WEIGHTINGS", "X0Param", "alpha", "build_parameterization",
+    "BETA_SCHEDULES", "DENSITIES", "Denoiser", "DiffusionLoss", "EDMParam", "EpsParam", "FLOW", "FlowParam",
+    "LogNormal", "LogUniform", "LogitNormal", "LossBins", "PARAMETERIZATIONS", "PARAM_PRESETS", "PROCESSES",
+    "Parameterization", "ParameterizationConfig", "Process", "SCHEDULE_KINDS", "SPACINGS", "Truncated", "UniformFlow",
+    "UniformTimestep", "VE", "VPSchedule", "VParam", "WEIGHTINGS", "X0Param", "alpha", "build_parameterization",
     "check_process", "default_schedule_kind", "flow_shift_for_resolution", "flow_sigmas", "flow_time_shift",
-    "get_density", "get_parameterization", "get_sigmas", "karras_sigmas", "make_betas", "masked_mean", "strength_sigmas",
-    "raw_loss_weight", "renoise", "vp_timesteps", "top_weight_ratio", "x0_loss_weight",
+    "get_density", "get_parameterization", "get_process", "get_sigmas", "karras_sigmas", "make_betas", "masked_mean",
+    "process_of", "randn", "raw_loss_weight", "renoise", "strength_sigmas", "top_weight_ratio", "vp_timesteps",
+    "x0_loss_weight"
 ]

@@ -39,7 +39,7 @@ class Denoiser(nn.Module):
 
     @property
     def process(self) -> str:
-        """The state convention of the wrapped model ("ve" or "flow"); samplers read it."""
+        """The noise process of the wrapped model (a :class:`~kinema.diffusion.Process`), handed to the samplers."""
         return self.param.process
 
     def forward(self, x: Tensor, sigma: Tensor | float, cond: Any = None, *, raw: bool = False,

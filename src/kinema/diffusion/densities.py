@@ -23,15 +23,10 @@ import torch
 from torch import Tensor
 
 from kinema.diffusion.parameterization import FlowParam, Parameterization, _VPParam
+from kinema.diffusion.process import randn
 from kinema.diffusion.schedules import flow_time_shift
 from kinema.diffusion.vp import VPSchedule
 from kinema.errors import ConfigError
-
-
-def _randn(batch: int, generator: torch.Generator | None, device) -> Tensor:
-    gen_device = generator.device if generator is not None else torch.device("cpu")
-    z = torch.randn(batch, generator=generator, device=gen_device, dtype=torch.float32)
-    return z if device is None else z.to(device)
 
 
 def _rand(batch: int, generator: torch.Generator | None, device) -> Tensor:
@@ -100,7 +95,7 @@ class LogNormal:
             raise ConfigError(f"log-normal density p_std={self.p_std!r} must be > 0")
 
     def sample(self, batch: int, generator: torch.Generator | None = None, device=None) -> Tensor:
-        sigma = (self.p_mean + self.p_std * _randn(batch, generator, device)).exp()
+        sigma = (self.p_mean + self.p_std * randn((batch,), generator, device)).exp()
         return sigma.clamp(self.sigma_min, self.sigma_max) if self._clamps else sigma
 
     @property
@@ -122,7 +117,7 @@ class LogitNormal:
             raise ConfigError(f"logit-normal density needs s > 0 and shift > 0, got s={self.s}, shift={self.shift}")
 
     def sample(self, batch: int, generator: torch.Generator | None = None, device=None) -> Tensor:
-        t = torch.sigmoid(self.m + self.s * _randn(batch, generator, device))
+        t = torch.sigmoid(self.m + self.s * randn((batch,), generator, device))
         return flow_time_shift(t, self.shift).clamp(self.t_min, 1.0)
 
 
@@ -181,13 +176,13 @@ def _build(name: str, param: Parameterization, kw: dict[str, Any]):
     if name == "loguniform":
         return LogUniform(**{"sigma_min": param.sigma_min, "sigma_max": param.sigma_max, **kw})
     if name == "lognormal":
-        if param.process == "flow":
+        if param.process.bounded:
             raise ConfigError("density 'lognormal' draws sigma in (0, inf); a flow model needs "
                               "'logitnormal' or 'uniform'")
         if isinstance(param, _VPParam):
             kw = {"sigma_min": param.sigma_min, "sigma_max": param.sigma_max, **kw}
         return LogNormal(**kw)
-    if param.process != "flow":
+    if not param.process.bounded:
         raise ConfigError(f"density 'logitnormal' draws t in (0, 1) for flow models; {param.name!r} "
                           "needs 'uniform' or 'lognormal'")
     return LogitNormal(**{"t_min": param.sigma_min, **kw})

@@ -1,4 +1,4 @@
-"""The denoising loss, per sample (survey Eq. 2, generalised to every parameterization).
+"""The denoising loss, per sample (Wang et al. 2026, I2V survey Eq. 2, generalised to every parameterization).
 
 One step: draw ``sigma ~ p(sigma)`` and ``eps ~ N(0, I)``, noise ``x = alpha x0 + sigma eps``, run the
 backbone through its preconditioning and compare its raw output ``F`` with the parameterization's
@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from kinema.diffusion.parameterization import Parameterization
+from kinema.diffusion.process import VE, randn
 from kinema.errors import ConfigError
 
 WEIGHTINGS: tuple[str, ...] = ("native", "min_snr", "edm", "uniform")
@@ -39,7 +40,7 @@ def x0_loss_weight(param: Parameterization, sigma: Tensor, weighting: str = "nat
     if weighting == "min_snr":
         return param.snr(s).clamp(max=min_snr_gamma)
     if weighting == "edm":
-        if param.process != "ve":
+        if param.process != VE:
             raise ConfigError(f"weighting 'edm' is defined for VE sigmas, not for {param.process!r} models")
         sd = getattr(param, "sigma_data", sigma_data)
         return (s**2 + sd**2) / (s * sd) ** 2
@@ -54,7 +55,7 @@ def top_weight_ratio(param: Parameterization, weighting: str, min_snr_gamma: flo
     with near-zero terminal SNR: ``lambda ~ SNR ~ 1e-9``) leaves the guess untrained (Lin et al.
     2024, "Common Diffusion Noise Schedules and Sample Steps Are Flawed").
     """
-    if param.process != "ve" or not getattr(param, "sigma_max", None):
+    if param.process != VE or not getattr(param, "sigma_max", None):
         return None
     s = torch.tensor([float(param.sigma_max), 1.0])
     w = x0_loss_weight(param, s, weighting, min_snr_gamma)
@@ -92,12 +93,9 @@ class DiffusionLoss:
 
     def __init__(self, param: Parameterization, density: Any, weighting: str = "native",
                  min_snr_gamma: float = 5.0) -> None:
-        if weighting not in WEIGHTINGS:
-            raise ConfigError(f"loss weighting={weighting!r} is not one of {list(WEIGHTINGS)}")
         if min_snr_gamma <= 0:
             raise ConfigError(f"min_snr_gamma={min_snr_gamma!r} must be > 0")
-        if weighting == "edm" and param.process != "ve":
-            raise ConfigError(f"weighting 'edm' is defined for VE sigmas, not for {param.process!r} models")
+        x0_loss_weight(param, torch.ones(1), weighting, min_snr_gamma)  # an unknown weighting, or edm off VE
         self.param, self.density = param, density
         self.weighting, self.min_snr_gamma = weighting, min_snr_gamma
 
@@ -110,15 +108,10 @@ class DiffusionLoss:
                 raise ValueError("DiffusionLoss has no density: pass sigma= (B,) or build it with get_density(...)")
             sigma = self.density.sample(b, generator, device=x0.device)
         if eps is None:
-            eps = _randn_like(x0, generator)
+            eps = randn(x0.shape, generator, x0.device).to(x0.dtype)
         x = self.param.add_noise(x0, eps, sigma)
         target = self.param.training_target(x0, eps, sigma)
         out = denoiser(x, sigma, cond, raw=True, **kw)
         err = (out.float() - target.float()) ** 2  # (B, C, T, H, W)
         weight = raw_loss_weight(self.param, sigma, self.weighting, self.min_snr_gamma)  # (B,)
         return weight * masked_mean(err, loss_mask), sigma
-
-
-def _randn_like(x: Tensor, generator: torch.Generator | None) -> Tensor:
-    gen_device = generator.device if generator is not None else x.device
-    return torch.randn(x.shape, generator=generator, device=gen_device, dtype=torch.float32).to(x.device, x.dtype)

@@ -33,8 +33,8 @@ class LossBins:
         """Even bins over ``ln sigma`` in ``[sigma_min, sigma_max]`` (VE) or over ``t`` in [0, 1] (flow)."""
         if n_bins < 1:
             raise ConfigError(f"n_bins={n_bins!r} must be >= 1")
-        if param.process == "flow":
-            return cls([i / n_bins for i in range(n_bins + 1)], log_scale=False)
+        if param.process.bounded:  # sigma in [0, sigma_max]: bins of sigma itself
+            return cls([param.process.sigma_max * i / n_bins for i in range(n_bins + 1)], log_scale=False)
         lo, hi = math.log(param.sigma_min), math.log(param.sigma_max)
         return cls([lo + (hi - lo) * i / n_bins for i in range(n_bins + 1)], log_scale=True)
 

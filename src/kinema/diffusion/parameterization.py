@@ -3,7 +3,7 @@
 Every parameterization is an EDM preconditioning (Karras et al. 2022, Table 1):
 ``x0_hat = c_skip(sigma) x + c_out(sigma) F(c_in(sigma) x, c_noise(sigma))`` with the network ``F``.
 The training target of ``F`` is ``(x0 - c_skip x) / c_out``, so the plain MSE on the raw output
-(survey Eq. 2 for eps) equals the x0-space error weighted by ``1 / c_out^2``.
+(Wang et al. 2026 Eq. 2, ``|eps - eps_theta|^2``, for eps) equals the x0 error weighted by ``1 / c_out^2``.
 
 =========  =======  ==========================  ===========================  ======================
 name       process  c_skip, c_out               c_in, c_noise                F predicts
@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from kinema.config import check_range
-from kinema.diffusion.process import alpha
+from kinema.diffusion.process import FLOW, VE, Process
 from kinema.diffusion.vp import VPSchedule
 from kinema.errors import ConfigError
 
@@ -45,7 +45,7 @@ class Parameterization:
     """Base class: the state convention, preconditioning, and the noising of training and sampling."""
 
     name: str = ""
-    process: str = "ve"
+    process: Process = VE
     sigma_min: float = 0.0
     sigma_max: float = 1.0
 
@@ -62,7 +62,7 @@ class Parameterization:
     def add_noise(self, x0: Tensor, eps: Tensor, sigma: Tensor) -> Tensor:
         """``x = alpha(sigma) x0 + sigma eps`` (the training forward process), sigma ``(B,)``."""
         s = _bcast(sigma.float(), x0)
-        return (alpha(s, self.process) * x0 + s * eps).to(x0.dtype)
+        return (self.process.alpha(s) * x0 + s * eps).to(x0.dtype)
 
     def prior(self, noise: Tensor, sigma_max: float | Tensor) -> Tensor:
         """Sampling start ``x_T = sigma_max * noise`` (pure noise; exact for flow at sigma = 1,
@@ -72,7 +72,7 @@ class Parameterization:
     def snr(self, sigma: Tensor) -> Tensor:
         """Signal-to-noise ratio ``alpha^2 / sigma^2`` of the noisy state (Kingma et al. 2021)."""
         s = sigma.float()
-        return (alpha(s, self.process) / s) ** 2
+        return (self.process.alpha(s) / s) ** 2
 
     def config(self) -> dict[str, Any]:
         """The keyword arguments that rebuild this object with :func:`get_parameterization`."""
@@ -85,8 +85,6 @@ class Parameterization:
 
 class _VPParam(Parameterization):
     """A parameterization of a DDPM-trained (discrete VP) model, evaluated in the VE state."""
-
-    process = "ve"
 
     def __init__(self, schedule: str = "linear", beta_start: float = 1e-4, beta_end: float = 0.02,
                  num_train_timesteps: int = 1000) -> None:
@@ -105,7 +103,7 @@ class _VPParam(Parameterization):
 
 
 class EpsParam(_VPParam):
-    """eps-prediction (DDPM, Ho et al. 2020; survey Eq. 2): ``x0_hat = x - sigma F``."""
+    """eps-prediction (DDPM, Ho et al. 2020; Wang et al. 2026, I2V survey Eq. 2): ``x0_hat = x - sigma F``."""
 
     name = "eps"
 
@@ -149,7 +147,6 @@ class EDMParam(Parameterization):
     """EDM preconditioning (Karras et al. 2022, Table 1 / Eq. 7): unit-variance input and target."""
 
     name = "edm"
-    process = "ve"
 
     def __init__(self, sigma_data: float = 0.5, sigma_min: float = 0.002, sigma_max: float = 80.0) -> None:
         check_range("edm.sigma_data", sigma_data, 1e-6, None)
@@ -174,7 +171,7 @@ class FlowParam(Parameterization):
     """
 
     name = "flow"
-    process = "flow"
+    process = FLOW
     sigma_max = 1.0
 
     def __init__(self, timestep_scale: float = 1000.0, sigma_min: float = 1e-3) -> None:

@@ -99,8 +99,8 @@ def _karras(param: Parameterization, n: int, sigma_min: float | None = None, sig
             rho: float = 7.0) -> Tensor:
     lo = param.sigma_min if sigma_min is None else sigma_min
     hi = param.sigma_max if sigma_max is None else sigma_max
-    if param.process == "flow" and hi > 1.0:
-        raise ConfigError(f"karras sigma_max={hi!r} exceeds 1, the largest flow sigma")
+    if hi > (top := param.process.sigma_max):
+        raise ConfigError(f"karras sigma_max={hi!r} exceeds {top:g}, the largest {param.process} sigma")
     return karras_sigmas(n, lo, hi, rho)
 
 
@@ -125,16 +125,19 @@ def default_schedule_kind(param: Parameterization) -> str:
     return "flow" if isinstance(param, FlowParam) else "karras"
 
 
-def get_sigmas(param: Parameterization, n_steps: int, kind: str | None = None, **kw: Any) -> Tensor:
+def get_sigmas(param: Parameterization, n_steps: int, kind: str | None = None, *, num_tokens: int | None = None,
+               **kw: Any) -> Tensor:
     """Descending float32 ``(n_steps + 1,)`` sigmas ending in 0 for ``param``.
 
     ``kind``: ``vp`` (kw: ``spacing``, ``steps_offset``, ``timesteps``), ``karras`` (kw:
     ``sigma_min``, ``sigma_max``, ``rho``), ``flow`` (kw: ``shift`` or ``num_tokens``, ``t_min``,
-    ``t_max``). Default: :func:`default_schedule_kind`.
+    ``t_max``). Default: :func:`default_schedule_kind`. ``num_tokens`` (``T h w``): flow only, others ignore it.
     """
     kind = default_schedule_kind(param) if kind is None else kind
     if kind not in _KINDS:
         raise ConfigError(f"schedule kind={kind!r} is not one of {list(SCHEDULE_KINDS)}")
+    if num_tokens is not None and kind == "flow":
+        kw["num_tokens"] = num_tokens
     if not isinstance(n_steps, int) or n_steps < 1:
         raise ConfigError(f"n_steps={n_steps!r} must be an integer >= 1")
     try:

@@ -1,7 +1,7 @@
 """Discrete variance-preserving (DDPM) noise schedules and their VE sigma tables.
 
 DDPM (Ho et al. 2020) trains on ``N`` discrete timesteps with ``x_t = sqrt(alphā_t) x0 +
-sqrt(1 - alphā_t) eps`` (the forward process behind survey Eq. 2). Dividing by ``sqrt(alphā_t)``
+sqrt(1 - alphā_t) eps`` (the forward process behind Wang et al. 2026, I2V survey Eq. 2). Dividing by ``sqrt(alphā_t)``
 gives the VE state ``x0 + sigma_t eps`` with ``sigma_t = sqrt((1 - alphā_t) / alphā_t)``; the
 timestep of any sigma is recovered by linear interpolation of ``t`` in ``log sigma``
 (k-diffusion's ``sigma_to_t``; diffusers' ``_sigma_to_t``).

@@ -2,7 +2,7 @@
 
 Weight-free metrics (this package, no downloads):
 
-* :mod:`~kinema.eval.frechet`, :mod:`~kinema.eval.kid` — Fréchet distance (survey Eq. 6) and
+* :mod:`~kinema.eval.frechet`, :mod:`~kinema.eval.kid` — Fréchet distance (Wang et al. 2026, I2V survey Eq. 6) and
   KID, the maths every feature-distribution metric shares; :class:`FeatureStats` is a saved reference.
 * :mod:`~kinema.eval.frame_metrics` — PSNR (Eq. 8), SSIM (Eq. 9), MS-SSIM, per frame and per video.
 * :mod:`~kinema.eval.temporal` — flicker, warping error, motion smoothness, dynamic degree, colour

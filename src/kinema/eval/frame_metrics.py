@@ -1,4 +1,4 @@
-"""Frame-level fidelity: PSNR (survey Eq. 8), SSIM (Eq. 9) and MS-SSIM, per frame and per video.
+"""Frame-level fidelity: PSNR (Wang et al. 2026, I2V survey Eq. 8), SSIM (Eq. 9) and MS-SSIM, per frame and per video.
 
 Inputs are two videos of the same shape in any layout :mod:`kinema.eval.frames` accepts; they are
 compared on the 0..255 scale with ``data_range = 255`` (PSNR and SSIM are invariant to that common

@@ -1,4 +1,4 @@
-"""Fréchet distance between Gaussians fitted to feature sets (FID / FVD, survey Eq. 6).
+"""Fréchet distance between Gaussians fitted to feature sets (FID / FVD; Wang et al. 2026, I2V survey Eq. 6).
 
     FD = ||mu_r - mu_g||^2 + Tr(S_r + S_g - 2 (S_r S_g)^(1/2))
 
@@ -26,7 +26,7 @@ IMAG_TOL = 1e-3  # largest |imag| on the diagonal of sqrt(S_r S_g) accepted as r
 
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray,
                      eps: float = 1e-6) -> float:
-    """Fréchet (2-Wasserstein) distance between N(mu1, sigma1) and N(mu2, sigma2), Eq. 6."""
+    """Fréchet (2-Wasserstein) distance between N(mu1, sigma1) and N(mu2, sigma2): ``|mu1 - mu2|^2 + Tr(S1 + S2 - 2 (S1 S2)^1/2)``."""
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
     sigma1, sigma2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (mu1.size, mu1.size):

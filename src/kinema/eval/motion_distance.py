@@ -9,7 +9,7 @@ acceleration fields through a Fréchet distance. kinema keeps the idea and drops
    ``MAGNITUDE_EDGES`` (log-spaced, resolution-free units) and the magnitude-weighted direction of
    velocity over 8 sectors; their square roots (a Hellinger embedding) are concatenated into a
    feature vector of ``MOTION_FEATURE_DIM`` numbers;
-4. the Fréchet distance (Eq. 6) between the Gaussians fitted to two sets of such vectors.
+4. the Fréchet distance (Wang et al. 2026, I2V survey Eq. 6) between the Gaussians fitted to two sets of such vectors.
 
 Metric id ``kinema-fmd-v1``. Numbers are not comparable to FVMD.
 """

@@ -1,4 +1,4 @@
-"""How a backbone reads its inputs: the three condition routes of ConditionBatch (survey Eq. 12-15).
+"""How a backbone reads its inputs: ConditionBatch's three condition routes (Wang et al. 2026, Eq. 12-15).
 
 Shared by every backbone so the routing rules live in one place:
 ``concat`` joins the noisy latents on channels (``None`` -> zeros), ``vector`` is embedded and

@@ -1,4 +1,4 @@
-"""Spatio-temporal diffusion transformer (survey Eq. 4-5; DiT, Open-Sora ST-DiT, Latte).
+"""Spatio-temporal diffusion transformer (Wang et al. 2026, I2V survey Eq. 4-5; DiT, Open-Sora ST-DiT, Latte).
 
 Latents are cut into 3-D patches (tokens ``(B, T', N, D)``); every block applies, with adaLN-Zero
 modulation from the timestep + scalar-control embedding:
@@ -11,6 +11,7 @@ itself and earlier frames (streaming, CausVid). Positions are 3-D rotary (or abs
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -64,6 +65,11 @@ class STDiTConfig:
             raise ConfigError(f"rope needs an even head_dim >= 6; hidden_size/num_heads = {head_dim}")
         if not self.rope and self.hidden_size % 4:
             raise ConfigError(f"sin-cos positions need hidden_size divisible by 4, got {self.hidden_size}")
+
+    @property
+    def size_multiple(self) -> int:
+        """What latent height and width must be a multiple of: whole patches."""
+        return math.lcm(self.patch_size[1], self.patch_size[2])
 
 
 @dataclass
@@ -137,6 +143,7 @@ class STDiT(nn.Module):
     """``forward(x_in (B,C,T,H,W), c_noise (B,), cond, *, image_mode=False) -> raw (B, C_out, T, H, W)``."""
 
     ADDABLE = ("text_embedder.",)  # zero-initialised branches a fine-tune may add to a trained model
+    size_multiple = property(lambda self: self.config.size_multiple)  # latent H, W must be multiples of it
 
     def __init__(self, config: STDiTConfig):
         super().__init__()

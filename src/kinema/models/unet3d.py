@@ -1,4 +1,4 @@
-"""Pseudo-3D U-Net (survey Eq. 3): a 2-D image U-Net with temporal layers inserted after its spatial ones.
+"""Pseudo-3D U-Net (Wang et al. 2026 Eq. 3): an image U-Net with temporal layers after its spatial ones.
 
 Each block is ``F_out = T(S(F_in))``: S = per-frame ResBlock / spatial transformer, T = temporal
 convolution / temporal attention (Eq. 16). Frames travel as a batch of images ``(B*T, C, H, W)``;
@@ -60,6 +60,11 @@ class UNet3DConfig:
             raise ConfigError(f"head_dim={self.head_dim} must divide the middle block's "
                               f"{self.base_channels * self.channel_mult[-1]} channels")
 
+    @property
+    def size_multiple(self) -> int:
+        """What latent height and width must be a multiple of: each level after the first halves them."""
+        return 2 ** (len(self.channel_mult) - 1)
+
 
 @dataclass
 class _Context:
@@ -92,6 +97,7 @@ class UNet3D(nn.Module):
     """``forward(x_in (B,C,T,H,W), c_noise (B,), cond, *, image_mode=False) -> raw (B, C_out, T, H, W)``."""
 
     ADDABLE = ("text_embed.",)  # zero-initialised branches a fine-tune may add to a trained model
+    size_multiple = property(lambda self: self.config.size_multiple)  # latent H, W must be multiples of it
 
     def __init__(self, config: UNet3DConfig):
         super().__init__()

@@ -1,6 +1,6 @@
 """Known-frame replacement: the known frames' latents are imposed on the denoiser's estimate.
 
-Concatenating the known latents on channels (Eq. 12) asks the network to copy them; replacement
+Concatenating the known latents on channels (Wang et al. 2026 Eq. 12) asks the network to copy them; replacement
 makes it exact. At every call the x0 estimate of each known frame is replaced by its clean latent,
 weighted by the frame's mask strength m in [0, 1]:
 
@@ -8,7 +8,7 @@ weighted by the frame's mask strength m in [0, 1]:
 
 Every sampler then steers those frames onto z_known (the ODE/SDE step moves x toward x0_hat), and
 the unknown frames are denoised around them, like inpainting along time. This is the "direct
-latent replacement" of the first frame the survey describes (IV-A1, HunyuanVideo-Avatar); Wan and
+latent replacement" of the first frame the I2V survey describes (Sec. IV-A1, HunyuanVideo-Avatar); Wan and
 LTX-Video condition their first frames the same way. Strength < 1 keeps a soft hint.
 """
 

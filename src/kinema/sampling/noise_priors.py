@@ -1,10 +1,10 @@
-"""Noise priors: the initial noise of sampling, chosen by name (survey Sec. IV-C, Eq. 18),
+"""Noise priors: the initial noise of sampling, chosen by name (Wang et al. 2026, I2V survey Sec. IV-C, Eq. 18),
 and SVD's noise augmentation of conditioning frames.
 
 Every prior returns ``noise`` (B, C, T, h, w) of about unit variance, and the pipeline turns it
-into the start state with ``x_T = param.prior(noise, sigma_max)``, which for both state
-conventions is ``sigma_max * noise`` (VE: pure noise at sigma_max; flow: ``x = eps`` at sigma=1).
-A prior that wants the start state ``x_T = a z + sigma_max eps`` (``a`` the signal coefficient:
+into the start state with ``x_T = param.prior(noise, sigma_max)``, which for both noise
+processes is ``sigma_max * noise`` (VE: pure noise at sigma_max; flow: ``x = eps`` at sigma=1).
+A prior that wants the start state ``x_T = a z + sigma_max eps`` (``a = process.alpha(sigma_max)``:
 1 for VE, ``1 - sigma_max`` for flow) therefore returns ``noise = (a / sigma_max) z + eps``.
 For a large VE sigma_max the image term is small and the variance stays ~1; for flow at sigma=1
 it vanishes (the start carries no image signal) and only the noise structure remains.
@@ -19,7 +19,7 @@ Priors (registry ``NOISE_PRIORS``):
   ``eps_i = sqrt(shared) eps_ref + sqrt(1 - shared) eps'_i`` (unit variance, correlation ``shared``
   between frames). Structure only, no image term: the prior an SDEdit start (``strength`` < 1)
   noises its reference video with, so that frames get the same fine detail back.
-* ``image_noise`` (TRIP, Zhang et al. 2024, survey Eq. 18): every frame starts as the first-frame
+* ``image_noise`` (TRIP, Zhang et al. 2024; Wang et al. 2026 Eq. 18): every frame starts as the first-frame
   latent plus a noise that shares a reference component across frames, so the image noise prior
   ``eps^{i->1} = (x_T^i - a z_0^1) / sigma_max`` of each frame is that correlated noise.
 """
@@ -33,40 +33,26 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+from kinema.diffusion.process import PROCESSES, VE, get_process, randn
 from kinema.errors import ConfigError
 
-PROCESSES: tuple[str, ...] = ("ve", "flow")
 FILTERS: tuple[str, ...] = ("gaussian", "butterworth", "ideal")
 MIXES: tuple[str, ...] = ("power", "linear")
 
 __all__ = [
     "FILTERS", "MIXED_SHARED", "MIXES", "NOISE_PRIORS", "PROCESSES", "STRUCTURE_PRIORS", "augment_condition",
     "freq_split", "iid_noise", "image_noise_prior", "lowfreq_noise", "lowpass_mask", "make_initial_noise",
-    "mixed_noise", "mix_frequencies", "noised_image_noise", "sample_noise_aug_level", "signal_coefficient",
+    "mixed_noise", "mix_frequencies", "noised_image_noise", "sample_noise_aug_level",
 ]
 
 
 # ----------------------------------------------------------------------------- helpers
 
 
-def _randn(shape, generator: torch.Generator | None, device=None) -> Tensor:
-    """Float32 standard normal drawn on the generator's device, then moved to ``device``."""
-    gen_device = generator.device if generator is not None else torch.device("cpu")
-    eps = torch.randn(tuple(shape), generator=generator, device=gen_device, dtype=torch.float32)
-    return eps if device is None else eps.to(device)
-
-
-def signal_coefficient(sigma: float, process: str) -> float:
-    """``a`` in ``x = a x0 + sigma eps``: 1 for VE, ``1 - sigma`` for rectified flow."""
-    if process not in PROCESSES:
-        raise ConfigError(f"process={process!r} is not one of {list(PROCESSES)}")
-    return 1.0 if process == "ve" else 1.0 - sigma
-
-
 def _check_sigma(sigma_max: float | None, process: str, prior: str) -> float:
     if sigma_max is None:
         raise ConfigError(f"noise prior {prior!r} needs sigma_max (the sampler's first sigma)")
-    hi = 1.0 if process == "flow" else math.inf
+    hi = get_process(process).sigma_max
     if not (0.0 < sigma_max <= hi):
         raise ConfigError(f"sigma_max={sigma_max!r} is outside the accepted range (0, {hi}] for {process!r}")
     return float(sigma_max)
@@ -150,16 +136,16 @@ def mix_frequencies(low_src: Tensor, high_src: Tensor, mask: Tensor, mix: str = 
 # ----------------------------------------------------------------------------- priors
 
 
-def iid_noise(shape, *, generator, first_latent=None, sigma_max=None, process="ve") -> Tensor:
+def iid_noise(shape, *, generator, first_latent=None, sigma_max=None, process=VE) -> Tensor:
     """Plain i.i.d. standard Gaussian noise."""
     device = None if first_latent is None else first_latent.device
-    return _randn(shape, generator, device)
+    return randn(shape, generator, device)
 
 
 MIXED_SHARED = 0.9  # the mixed prior's default share, screened on warping error (README)
 
 
-def mixed_noise(shape, *, generator, first_latent=None, sigma_max=None, process="ve",
+def mixed_noise(shape, *, generator, first_latent=None, sigma_max=None, process=VE,
                 shared: float | Tensor = MIXED_SHARED) -> Tensor:
     """PYoCo's mixed noise (Ge et al. 2023, "Preserve Your Own Correlation"), (B, C, T, h, w).
 
@@ -174,8 +160,8 @@ def mixed_noise(shape, *, generator, first_latent=None, sigma_max=None, process=
         raise ConfigError(f"noise prior shared={shared!r} is outside the accepted range [0, 1]")
     device = None if first_latent is None else first_latent.device
     b, c, _, h, w = shape
-    eps_ref = _randn((b, c, 1, h, w), generator, device)  # broadcast over T
-    eps_res = _randn(shape, generator, device)
+    eps_ref = randn((b, c, 1, h, w), generator, device)  # broadcast over T
+    eps_res = randn(shape, generator, device)
     if share.dim() == 0:
         return math.sqrt(float(share)) * eps_ref + math.sqrt(1.0 - float(share)) * eps_res
     share = share.reshape(-1, 1, 1, 1, 1).to(eps_res.device)  # (B,) -> per sample
@@ -188,12 +174,12 @@ def noised_image_noise(first_latent: Tensor, eps: Tensor, sigma_max: float, proc
     ``x_T = a z_rep + sigma_max eps`` -> ``noise = x_T / sigma_max = (a / sigma_max) z_rep + eps``.
     ``first_latent`` (B, C, h, w), ``eps`` (B, C, T, h, w).
     """
-    a = signal_coefficient(sigma_max, process)
+    a = get_process(process).alpha(sigma_max)
     z_rep = first_latent.unsqueeze(2)  # (B, C, h, w) -> (B, C, 1, h, w), broadcast over T
     return (a / sigma_max) * z_rep + eps
 
 
-def lowfreq_noise(shape, *, generator, first_latent=None, sigma_max=None, process="ve",
+def lowfreq_noise(shape, *, generator, first_latent=None, sigma_max=None, process=VE,
                   lowpass: str = "butterworth", cutoff_spatial: float = 0.25,
                   cutoff_temporal: float = 0.25, order: int = 4, mix: str = "power") -> Tensor:
     """Low-frequency noise initialisation (FreeInit / ConsistI2V).
@@ -210,16 +196,16 @@ def lowfreq_noise(shape, *, generator, first_latent=None, sigma_max=None, proces
     """
     z = _check_first(first_latent, shape, "lowfreq")
     sigma_max = _check_sigma(sigma_max, process, "lowfreq")
-    eps_image = _randn(shape, generator, z.device)
-    eps_fresh = _randn(shape, generator, z.device)
+    eps_image = randn(shape, generator, z.device)
+    eps_fresh = randn(shape, generator, z.device)
     mask = lowpass_mask(shape[2], shape[3], shape[4], kind=lowpass, cutoff_spatial=cutoff_spatial,
                         cutoff_temporal=cutoff_temporal, order=order, device=z.device)
     return mix_frequencies(noised_image_noise(z, eps_image, sigma_max, process), eps_fresh, mask, mix)
 
 
-def image_noise_prior(shape, *, generator, first_latent=None, sigma_max=None, process="ve",
+def image_noise_prior(shape, *, generator, first_latent=None, sigma_max=None, process=VE,
                       shared: float = 0.5) -> Tensor:
-    """TRIP's image noise prior (survey Eq. 18) as an initial noise.
+    """TRIP's image noise prior (Wang et al. 2026, I2V survey Eq. 18) as an initial noise.
 
     Frame ``i`` starts at ``x_T^i = a z_0^1 + sigma_max eps~_i`` with
     ``eps~_i = sqrt(shared) eps_ref + sqrt(1 - shared) eps_i`` (one reference noise shared by all
@@ -246,14 +232,13 @@ NOISE_PRIORS: dict[str, NoisePrior] = {
 
 def make_initial_noise(prior: str, shape, *, generator: torch.Generator | None,
                        first_latent: Tensor | None = None, sigma_max: float | None = None,
-                       process: str = "ve", **opts) -> Tensor:
+                       process: str = VE, **opts) -> Tensor:
     """Initial noise (B, C, T, h, w) from the prior named ``prior``; ``opts`` are that prior's options."""
     if prior not in NOISE_PRIORS:
         raise ConfigError(f"noise prior {prior!r} is not one of {sorted(NOISE_PRIORS)}")
     if len(shape) != 5:
         raise ConfigError(f"noise shape {tuple(shape)} must be (B, C, T, h, w)")
-    if process not in PROCESSES:
-        raise ConfigError(f"process={process!r} is not one of {list(PROCESSES)}")
+    process = get_process(process)
     fn = NOISE_PRIORS[prior]
     accepted = [p.name for p in inspect.signature(fn).parameters.values() if p.kind is p.KEYWORD_ONLY]
     common = {"generator", "first_latent", "sigma_max", "process"}
@@ -280,7 +265,7 @@ def augment_condition(latents: Tensor, level: float | Tensor, generator: torch.G
         raise ConfigError(f"noise augmentation level={level.tolist()!r} must be finite and >= 0")
     if level.dim() == 1:
         level = level.view(-1, *([1] * (latents.dim() - 1)))  # (B,) -> (B, 1, ..., 1)
-    eps = _randn(latents.shape, generator, latents.device).to(latents.dtype)
+    eps = randn(latents.shape, generator, latents.device).to(latents.dtype)
     return latents + level * eps
 
 
@@ -289,4 +274,4 @@ def sample_noise_aug_level(batch: int, generator: torch.Generator | None, mean: 
     """Training-time augmentation levels (B,): log-normal, ``exp(mean + std * n)`` (SVD)."""
     if not (math.isfinite(mean) and math.isfinite(std) and std >= 0.0):
         raise ConfigError(f"noise augmentation mean={mean!r}, std={std!r}: need finite values, std >= 0")
-    return torch.exp(mean + std * _randn((batch,), generator))
+    return torch.exp(mean + std * randn((batch,), generator))

@@ -1,4 +1,4 @@
-"""The image-to-video pipeline: conditions in, frames out (survey Eq. 1-2 at inference).
+"""The image-to-video pipeline: conditions in, frames out (Wang et al. 2026, I2V survey Eq. 1-2 at inference).
 
 ``pipeline(image, prompt=...)`` runs numbered steps, each a helper:
 
@@ -31,32 +31,7 @@ from kinema.conditioning.conditioner import Conditioner
 from kinema.conditioning.spec import Conditions, KnownFrame
 from kinema.config import check_range
 from kinema.errors import ConfigError
-
-
-@dataclass
-class GenerationRequest:
-    """Everything one generation depends on; recorded in the output's provenance."""
-
-    prompt: str = ""
-    frames: int | None = None  # None = the model's trained frame count
-    fps: float | None = None
-    size: tuple[int, int] | None = None  # (W, H); None = the model's trained size
-    steps: int | None = None
-    sampler: str | None = None
-    guidance: float = 1.0  # text guidance scale (1 = off)
-    image_guidance: float | None = None  # image guidance scale (1 = off; None = the model's default)
-    plan_guidance: float | None = None  # motion-plan guidance scale (planned models; None = the model's default)
-    guidance_ramp: tuple[float, float] | None = None  # per-frame (min, max) as in SVD
-    guidance_rescale: float = 0.0
-    noise_prior: str | None = None  # a name in NOISE_PRIORS (None = the model's default; "iid" for text-to-video)
-    strength: float | None = None  # SDEdit start from the reference video; 1 = pure noise (None = the model's default)
-    noise_aug: float = 0.0
-    replace_known: bool = True  # impose the known frames' latents on x0 at every step
-    motion: float | None = None
-    camera: str | None = None  # a camera move over the planned one ("pan_left", "zoom_in:0.02")
-    plan: tuple[float, ...] | None = None  # an explicit motion plan (kinema.conditioning.plan); None = planned
-    loop: bool = False
-    seed: int = 0
+from kinema.sampling.request import GenerationRequest, SamplingDefaults
 
 
 @dataclass
@@ -109,7 +84,7 @@ class I2VPipeline:
         a model default that conflicts with one given gives way, listed in ``result.notes``."""
         t0 = time.perf_counter()
         inputs = _Inputs(image, last_frame, keyframes or {}, object_mask)
-        req, notes = self._resolve(GenerationRequest(prompt=prompt, **options), inputs.has_first, inputs.has_known)  # 1
+        req, notes = self._resolve(dict(prompt=prompt, **options), inputs)  # 1
         frames = self._known_frames(req, image, last_frame, keyframes)  # 2
         latents = [self._encode_frame(f.image) for f in frames]  # 3
         mask = self._object_mask(object_mask, image, req, notes)
@@ -127,27 +102,31 @@ class I2VPipeline:
         params = self._provenance(req, frames, conds, inputs, notes)
         return VideoResult(frames=video, fps=req.fps, params=params, notes=notes, seconds=time.perf_counter() - t0)
 
-    def resolved(self, **options) -> GenerationRequest:
-        """The request ``options`` make once this model's defaults are filled in (what a call with an
-        input image would run)."""
-        return self._resolve(GenerationRequest(**options), has_first=True, has_known=True)[0]
+    def resolved(self, image: Any = True, *, last_frame=None, keyframes: dict[int, Any] | None = None,
+                 **options) -> GenerationRequest:
+        """The request ``options`` make once this model's defaults are filled in, for a call with these
+        inputs: by default an input image; ``image=None`` (and no other frame) for text-to-video."""
+        return self._resolve(options, _Inputs(image, last_frame, keyframes or {}, None))[0]
 
     # ---- 1. request ----------------------------------------------------------------------------
-    def _resolve(self, req: GenerationRequest, has_first: bool, has_known: bool) -> tuple[GenerationRequest, list[str]]:
-        """Fill the model's defaults in, and return the request with a note for each default that gave way.
+    @property
+    def defaults(self) -> SamplingDefaults:
+        """The model's sampling defaults, read from its config (each call: an edited config applies)."""
+        return SamplingDefaults.from_config(self.model_config)
+
+    def _resolve(self, options: dict[str, Any], inputs: _Inputs) -> tuple[GenerationRequest, list[str]]:
+        """The request ``options`` make with the model's defaults filled in, and a note for each default
+        that gave way.
 
         What the caller set explicitly always wins: a model default that conflicts with it yields
         (``noise_prior="lowfreq"`` alone -> strength 1), and two explicit options that conflict raise
-        one ConfigError naming both. ``has_first``: an image at frame 0; ``has_known``: any known frame.
+        one ConfigError naming both. ``inputs`` say whether an image lands on frame 0 and whether any
+        frame is known (none: text-to-video).
         """
-        v, d = self.model_config["video"], self.model_config["diffusion"]
-        req.frames = int(v["frames"]) if req.frames is None else req.frames
-        req.fps = float(v["fps"] if req.fps is None else req.fps)
-        req.size = tuple(v["size"] if req.size is None else req.size)
-        req.sampler = req.sampler or d.get("sampler", "euler")
-        req.plan_guidance = float(d.get("plan_guidance", 1.0) if req.plan_guidance is None else req.plan_guidance)
+        d = self.defaults
+        req = GenerationRequest.from_defaults(d, **options)
         notes = self._settle_ramp(req, d)
-        notes += self._settle_start(req, d, has_first, has_known)
+        notes += self._settle_start(req, d, inputs.has_first, inputs.has_known)
         check_range("fps", req.fps, 1.0, 120.0)
         check_range("frames", req.frames, 1, 512)
         check_range("steps", req.steps, 1, 1000)
@@ -155,18 +134,18 @@ class I2VPipeline:
         check_range("image_guidance", req.image_guidance, 0.0, 50.0)
         check_range("plan_guidance", req.plan_guidance, 0.0, 50.0)
         self._check_strength(req)
-        ds = int(getattr(self.autoencoder, "downsample", 1)) * self._patch_multiple()
+        ds = self.autoencoder.downsample * self.backbone.size_multiple
         W, H = req.size
         if W % ds or H % ds or W < ds or H < ds:
             raise ConfigError(f"size {W}x{H} must be a positive multiple of {ds} for this model")
         check_range("width*height", W * H, 1, 4096 * 4096)
-        self._check_trained_range(req, int(v["frames"]), tuple(v["size"]))
+        self._check_trained_range(req, d.frames, d.size)
         return req, notes
 
     @staticmethod
-    def _settle_ramp(req: GenerationRequest, d: dict[str, Any]) -> list[str]:
+    def _settle_ramp(req: GenerationRequest, d: SamplingDefaults) -> list[str]:
         """A per-frame guidance ramp sets the image scale itself: the model's default scale gives way to 1."""
-        default = float(d.get("image_guidance", 1.0))
+        default = d.image_guidance
         if req.guidance_ramp is None or req.image_guidance is not None:
             if req.guidance_ramp is not None and req.image_guidance != 1.0:
                 raise ConfigError(f"image_guidance={req.image_guidance} and guidance_ramp={tuple(req.guidance_ramp)} "
@@ -177,14 +156,14 @@ class I2VPipeline:
         return [] if default == 1.0 else [f"image_guidance 1 (not the model's {default:g}): the guidance ramp "
                                           "sets the image scale per frame"]
 
-    def _settle_start(self, req: GenerationRequest, d: dict[str, Any], has_first: bool, has_known: bool) -> list[str]:
+    def _settle_start(self, req: GenerationRequest, d: SamplingDefaults, has_first: bool, has_known: bool) -> list[str]:
         """steps, noise_prior and strength (the SDEdit start): explicit choices first, then the model's
         defaults where they fit them (see :meth:`_resolve`)."""
         from kinema.sampling.noise_priors import STRUCTURE_PRIORS
 
         notes = []
         explicit_steps = req.steps is not None
-        req.steps = int(d.get("sample_steps", 25)) if req.steps is None else req.steps
+        req.steps = d.steps if req.steps is None else req.steps
         if req.strength is not None:
             notes += self._check_explicit_strength(req, explicit_steps, has_known)
         prior_given = req.noise_prior is not None
@@ -197,9 +176,9 @@ class I2VPipeline:
                                   "starts from pure noise with the image in it, strength < 1 from a noised "
                                   f"reference video; use strength 1 or a noise prior in {list(STRUCTURE_PRIORS)}")
         if not prior_given:
-            notes += self._default_prior(req, str(d.get("noise_prior", "iid")), has_first, has_known)
+            notes += self._default_prior(req, d.noise_prior, has_first, has_known)
         if req.strength is None:
-            notes += self._default_strength(req, float(d.get("strength", 1.0)), has_known)
+            notes += self._default_strength(req, d.strength, has_known)
         return notes
 
     def _check_explicit_strength(self, req: GenerationRequest, explicit_steps: bool, has_known: bool) -> list[str]:
@@ -265,12 +244,6 @@ class I2VPipeline:
             raise ConfigError(f"size {W}x{H} is more than {MAX_AREA_FACTOR}x the area of the {size[0]}x{size[1]} "
                               f"this model was trained at (at most {side * size[0]}x{side * size[1]})")
 
-    def _patch_multiple(self) -> int:
-        cfg = self.model_config["backbone"]["config"]
-        levels = len(cfg.get("channel_mult", [1])) if self.model_config["backbone"]["kind"] == "unet3d" else 1
-        patch = cfg.get("patch_size", [1, 1, 1])
-        return max(2 ** (levels - 1), int(patch[-1]) if isinstance(patch, (list, tuple)) else int(patch))
-
     # ---- 2-3. known frames ---------------------------------------------------------------------
     def _known_frames(self, req, image, last_frame, keyframes) -> list[KnownFrame]:
         from kinema.video import load_image
@@ -316,7 +289,7 @@ class I2VPipeline:
         return self.autoencoder.encode(x)[0, :, 0].cpu()  # (C, h, w)
 
     def _latent_shape(self, req) -> tuple[int, int, int]:
-        ds = int(getattr(self.autoencoder, "downsample", 1))
+        ds = self.autoencoder.downsample
         W, H = req.size
         return int(self.autoencoder.latent_channels), H // ds, W // ds
 
@@ -324,11 +297,8 @@ class I2VPipeline:
     def _sigmas(self, req) -> Tensor:
         from kinema.diffusion import get_sigmas
 
-        opts = {}
-        if self.param.process == "flow":
-            C, h, w = self._latent_shape(req)
-            opts["num_tokens"] = h * w * req.frames
-        return get_sigmas(self.param, req.steps, **opts).float()
+        C, h, w = self._latent_shape(req)  # the token count sets a flow schedule's resolution shift
+        return get_sigmas(self.param, req.steps, num_tokens=h * w * req.frames).float()
 
     def _initial_state(self, req, shape, latents, frames, sigmas, gen, cond) -> Tensor:
         from kinema.sampling.noise_priors import make_initial_noise
@@ -381,9 +351,9 @@ class I2VPipeline:
 
     def _sample(self, req, denoise, x, sigmas, cond, gen, callback) -> Tensor:
         from kinema.progress import progress
-        from kinema.sampling.samplers import SAMPLERS, check_sampler
+        from kinema.sampling.samplers import get_sampler
 
-        check_sampler(req.sampler, self.param)
+        sample = get_sampler(req.sampler, self.param.process)
         quiet = None if self.progress_bar else True  # None: the process default (the CLI's --quiet)
         with progress(total=len(sigmas) - 1, desc="denoise", unit="step", quiet=quiet) as bar:
             def step(info: dict) -> None:  # one tick per sampler step, then the caller's callback
@@ -391,14 +361,12 @@ class I2VPipeline:
                 if callback is not None:
                     callback(info)
 
-            return SAMPLERS[req.sampler](denoise, x, sigmas.to(self.device), cond=cond, generator=gen, callback=step,
-                                         process=self.param.process)
+            return sample(denoise, x, sigmas.to(self.device), cond=cond, generator=gen, callback=step,
+                          process=self.param.process)
 
     # ---- 8. decode -------------------------------------------------------------------------------
     def _decode(self, latents: Tensor) -> np.ndarray:
-        H, W = latents.shape[-2] * self.autoencoder.downsample, latents.shape[-1] * self.autoencoder.downsample
-        big = H * W > 256 * 256 and hasattr(self.autoencoder, "decode_tiled")
-        video = self.autoencoder.decode_tiled(latents) if big else self.autoencoder.decode(latents)
+        video = self.autoencoder.decode(latents, tiled=None)  # tiled above the autoencoder's own size
         video = video[0].clamp(-1, 1).permute(1, 2, 3, 0)  # (3, T, H, W) -> (T, H, W, 3)
         return ((video + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
 
@@ -492,25 +460,15 @@ def load_pipeline(path=None, device: str = "cpu", allow_unsafe: bool = False, te
     ``device``: "cpu" (the default, float32, as diffusers: one seed gives one video on any machine with
     the same thread count), "cuda", "cuda:N", or "auto" (CUDA when present). See :mod:`kinema.device`.
     """
-    from kinema import build
-    from kinema.checkpoint import load_checkpoint, sha256_file, subdict
+    from kinema.build import load_components
+    from kinema.checkpoint import sha256_file
     from kinema.device import resolve_device
 
     path = Path(path) if path is not None else default_model_path()
-    tensors, config, info = load_checkpoint(path, allow_unsafe=allow_unsafe)
-    if "backbone" not in config:
-        raise ConfigError(f"{path}: checkpoint config has no 'backbone' entry; is it a kinema model file?")
-    backbone = build.build_backbone(config["backbone"])
-    build.load_weights(backbone, subdict(tensors, "backbone"), str(path), "backbone")
-    autoencoder = build.build_autoencoder(config["autoencoder"])
-    build.load_weights(autoencoder, subdict(tensors, "autoencoder"), str(path), "autoencoder")
-    conditioner = build.build_conditioner(config["conditioner"], text_encoder)
-    if conditioner.config.reference == "planned":
-        build.load_weights(conditioner.get_planner(autoencoder.latent_channels), subdict(tensors, "planner"),
-                           str(path), "planner")
-    param = build.build_parameterization(config["diffusion"])
+    m = load_components(path, text_encoder, allow_unsafe)
     model_id = f"{path.name}@sha256:{sha256_file(path)[:16]}"
-    return I2VPipeline(backbone, param, autoencoder, conditioner, config, info, resolve_device(device), model_id)
+    return I2VPipeline(m.backbone, m.param, m.autoencoder, m.conditioner, m.config, m.info, resolve_device(device),
+                       model_id)
 
 
 def default_model_path() -> Path:

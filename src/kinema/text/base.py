@@ -1,4 +1,4 @@
-"""The one interface every text encoder implements (survey Eq. 13: the e_tau of cross-attention)."""
+"""The one interface every text encoder implements (Wang et al. 2026 Eq. 13: e_tau of cross-attention)."""
 
 from __future__ import annotations
 

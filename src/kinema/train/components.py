@@ -85,12 +85,9 @@ def load_pretrained_backbone(backbone: nn.Module, path: str) -> None:
     """Fine-tuning: start from a trained model's (EMA) backbone weights, every key matched.
 
     Input layers that gained condition channels keep the trained columns; the new ones start at
-    zero (as new condition channels always do, Eq. 12), so the model starts as the trained one.
+    zero (as new condition channels always do, Wang et al. 2026 Eq. 12), so the model starts as the trained one.
     """
-    from kinema.checkpoint import load_checkpoint, subdict
-
-    tensors, _, _ = load_checkpoint(path)
-    state = _widen_inputs(subdict(tensors, "backbone"), backbone.state_dict())
+    state = _widen_inputs(build.checkpoint_parts(path)[0]["backbone"], backbone.state_dict())
     missing, unexpected = backbone.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.startswith(getattr(backbone, "ADDABLE", ()))]  # new zero branches
     if missing or unexpected:
@@ -103,9 +100,7 @@ def load_planner(planner: nn.Module, path: str | None) -> None:
     """The motion planner of a trained model file, when it has one (else it starts fresh)."""
     if not path:
         return
-    from kinema.checkpoint import load_checkpoint, subdict
-
-    state = subdict(load_checkpoint(path)[0], "planner")
+    state = build.checkpoint_parts(path)[0]["planner"]
     if state:
         try:
             missing, unexpected = planner.load_state_dict(state, strict=False)
@@ -152,11 +147,10 @@ def build_components(config: TrainConfig, text_encoder=None) -> Components:
     ae_spec = autoencoder_spec(config)
     autoencoder = build.build_autoencoder(ae_spec)
     if config.autoencoder.path:
-        from kinema.checkpoint import load_checkpoint, subdict
+        from kinema.checkpoint import load_checkpoint
 
-        tensors, _, _ = load_checkpoint(config.autoencoder.path)
-        state = subdict(tensors, "autoencoder") or tensors
-        autoencoder.load_state_dict(state)
+        state = build.checkpoint_parts(config.autoencoder.path)[0]["autoencoder"]
+        autoencoder.load_state_dict(state or load_checkpoint(config.autoencoder.path)[0])  # or a bare file
     conditioner = build.build_conditioner(to_dict(config.conditioner), text_encoder)
     bb_spec = backbone_spec(config, autoencoder.latent_channels, conditioner.text_dim,
                             conditioner.concat_channels(autoencoder.latent_channels))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from math import lcm
 from typing import Any, Iterator
 
 import torch
@@ -69,7 +68,7 @@ def build_stage_dataset(spec: DataSpec, stage: StageSpec, size: tuple[int, int],
     if isinstance(spec.buckets, list) and stage.size is not None:
         raise ConfigError(f"stage {stage.name!r}: its own size {list(stage.size)} conflicts with the data.buckets "
                           f"list; use data.buckets='auto' (buckets at each stage's size) or drop stages.size")
-    multiple = int(getattr(autoencoder, "downsample", 1)) * backbone_multiple(model_config["backbone"])
+    multiple = autoencoder.downsample * backbone_multiple(model_config["backbone"])
     buckets = stage_buckets(spec, size, frames, batch_size, multiple)
     dataset = build_dataset(spec, size, frames, seed, world=stage.world, buckets=buckets)
     if spec.source == "latent_cache":
@@ -78,14 +77,10 @@ def build_stage_dataset(spec: DataSpec, stage: StageSpec, size: tuple[int, int],
 
 
 def backbone_multiple(backbone: dict[str, Any]) -> int:
-    """What latent height and width must be a multiple of for this backbone spec ({kind, config}):
-    a U-Net halves them once per extra level, an ST-DiT cuts them into patches."""
-    cfg = backbone["config"]
-    if backbone["kind"] == "unet3d":
-        return 2 ** (len(cfg.get("channel_mult", [1])) - 1)
-    patch = cfg.get("patch_size", [1, 1, 1])
-    patch = patch if isinstance(patch, (list, tuple)) else [patch] * 3
-    return lcm(int(patch[-2]), int(patch[-1]))
+    """What latent height and width must be a multiple of for this backbone spec ({kind, config})."""
+    from kinema.models import backbone_config
+
+    return backbone_config(backbone["kind"], backbone["config"]).size_multiple
 
 
 def stage_buckets(spec: DataSpec, size: tuple[int, int], frames: int, batch_size: int, multiple: int):

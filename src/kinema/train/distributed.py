@@ -7,6 +7,7 @@ different batches (see ``StepBatchSampler``); gradients are all-reduced, so repl
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -42,12 +43,14 @@ def init_distributed(strategy: str, device: torch.device) -> DistContext:
                        strategy="ddp" if strategy == "auto" else strategy)
 
 
-def wrap_model(model: nn.Module, ctx: DistContext, device: torch.device) -> nn.Module:
+def wrap_model(model: nn.Module, ctx: DistContext, device: torch.device, find_unused: bool = True) -> nn.Module:
+    """DDP or FSDP as ``ctx`` says; ``find_unused``: a step may leave a trainable parameter without a
+    gradient (DDP then walks the graph each step to find them, a cost paid only where needed)."""
     if ctx.strategy == "ddp":
         from torch.nn.parallel import DistributedDataParallel as DDP
 
         ids = [device.index] if device.type == "cuda" else None
-        return DDP(model, device_ids=ids, find_unused_parameters=True)
+        return DDP(model, device_ids=ids, find_unused_parameters=find_unused)
     if ctx.strategy == "fsdp":
         return _fully_shard(model)
     return model
@@ -70,17 +73,25 @@ def _fully_shard(model: nn.Module) -> nn.Module:
     return model
 
 
+def no_sync(model: nn.Module, sync: bool):
+    """A micro-batch's backward context: DDP all-reduces gradients only where ``sync`` (the last of an
+    accumulated step); FSDP and single processes always reduce."""
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    return model.no_sync() if isinstance(model, DDP) and not sync else nullcontext()
+
+
 def unwrap(model: nn.Module) -> nn.Module:
     """The plain module under a DDP wrapper (FSDP2 shards in place: nothing to unwrap)."""
     return getattr(model, "module", model)
 
 
 def full_state_dict(model: nn.Module, ctx: DistContext) -> dict[str, torch.Tensor]:
-    """The unsharded state dict (gathered on every rank for FSDP)."""
-    if ctx.strategy == "fsdp":
-        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+    """The unsharded state dict (gathered on every rank for a module FSDP sharded)."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+    from torch.distributed.fsdp import FSDPModule
 
-        # Every rank gets the full tensors (the EMA is updated identically on all ranks).
+    if isinstance(model, FSDPModule):
         return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True))
     return unwrap(model).state_dict()
 

@@ -1,5 +1,6 @@
 """The training loop: stages in order, AdamW + warm-up, clipping, accumulation, EMA, atomic
-checkpoints, exact resume (survey III-B).
+checkpoints, exact resume (Wang et al. 2026, I2V survey Sec. III-B). What a stage trains and its
+loss are its objective's (``train/objectives``); the loop keeps the rest.
 
 Layout of ``out_dir``::
 
@@ -35,11 +36,8 @@ from kinema.train.data import batch_iterator, build_stage_dataset
 from kinema.train.ema import EMA
 from kinema.train.interrupt import StopRequest
 from kinema.train.logger import RunLogger
+from kinema.train.objectives import OBJECTIVES, Objective, add_lora, training_eps  # noqa: F401 - training_eps re-exported
 from kinema.train.optim import build_optimizer, load_optimizer_state_full, optimizer_state_full, set_lr, warmup_factor
-
-
-# what an autoencoder stage trains (a denoiser stage trains its own ``trainable`` rule)
-AUTOENCODER_TRAINABLE = {"autoencoder": "all", "decoder": "decoder."}
 
 
 @dataclass
@@ -47,21 +45,6 @@ class TrainState:
     step: int = 0  # global optimiser steps done
     seconds: float = 0.0  # wall time spent training (all sessions)
     lora: bool = False  # LoRA wrappers are injected in the backbone
-    autoencoder_frozen_stats: bool = False
-
-
-def training_eps(train_noise: str, latents: torch.Tensor, mask: torch.Tensor,
-                 generator: torch.Generator) -> torch.Tensor | None:
-    """The noise of a denoiser step for ``diffusion.train_noise``: None (the loss draws i.i.d.
-    noise) or PYoCo's mixed noise (Ge et al. 2023), the ``mixed`` sampling prior's share for clips
-    with a known frame (what an SDEdit start samples them with) and i.i.d. for text-only clips (what
-    text-to-video samples with). latents (B, C, T, h, w), mask (B, T) the known frames."""
-    if train_noise == "iid":
-        return None
-    from kinema.sampling.noise_priors import MIXED_SHARED, mixed_noise
-
-    share = MIXED_SHARED * (mask > 0).any(dim=1).float().cpu()  # (B,)
-    return mixed_noise(latents.shape, generator=generator, shared=share).to(latents)
 
 
 class Trainer:
@@ -82,17 +65,14 @@ class Trainer:
             self.print = lambda *_: None
         self.amp = self.device.type == "cuda" and config.precision in ("auto", "bf16")
         torch.manual_seed(config.seed)
-        # 2. modules
+        # 2. modules, by checkpoint prefix, and the objectives that train them
         self.c: Components = build_components(config, text_encoder=text_encoder)
-        self.c.autoencoder.to(self.device)
-        self.c.backbone.to(self.device)
-        from kinema.diffusion import Denoiser
-
-        self.denoiser = Denoiser(self.c.backbone, self.c.param)
         self.planner = None  # the motion planner of conditioner.reference="planned"
         if config.conditioner.reference == "planned":
-            self.planner = self.c.conditioner.get_planner(self.c.autoencoder.latent_channels).to(self.device)
-        self.loss_fn = self._build_loss()
+            self.planner = self.c.conditioner.get_planner(self.c.autoencoder.latent_channels)
+        self.modules = {"backbone": self.c.backbone, "autoencoder": self.c.autoencoder, "planner": self.planner}
+        self.modules = {k: m.to(self.device) for k, m in self.modules.items() if m is not None}
+        self.objectives = {t: cls(self.c, config, self.device, self.print) for t, cls in OBJECTIVES.items()}
         self.ema = EMA(self.c.backbone, config.ema_decay)
         self.state = TrainState()
         self.optimizer = None
@@ -131,14 +111,16 @@ class Trainer:
             D.cleanup(self.ctx)
         return self.state
 
+    def objective(self, stage: StageSpec) -> Objective:
+        return self.objectives[stage.target]
+
     # ---- stages --------------------------------------------------------------------------------
     def _run_stage(self, stage: StageSpec, offset: int) -> bool:
         """Train one stage from the current step. False when max_steps stopped the run."""
-        cfg = self.config
+        cfg, objective = self.config, self.objective(stage)
         local = self.state.step - offset
         bs = stage.batch_size or cfg.batch_size
         model = self._prepare_stage(stage)
-        self.loss_fn.density = self._stage_density(stage)
         dataset = self._stage_dataset(stage)
         data = batch_iterator(dataset, bs, cfg.seed + offset,
                               start_step=local * cfg.optim.accumulation, rank=self.ctx.rank,
@@ -159,15 +141,16 @@ class Trainer:
             loss, grad_norm = self._optimizer_step(stage, model, data, bins)
             self.state.step += 1
             local += 1
-            if stage.target == "denoiser":
-                self.ema.update(D.full_state_dict(self.c.backbone, self.ctx), self.state.step)
+            if objective.keeps_ema:
+                self.ema.update(step=self.state.step)
             dt = time.perf_counter() - t0
             self.state.seconds += dt
             t0 = time.perf_counter()
             self._after_step(stage, loss, grad_norm, dt, bins, bar)
         if bar is not None:
             bar.close()
-        self._finish_stage(stage)
+        self.ema.unbind()
+        objective.finish(stage, self.out if self.ctx.is_main else None)
         self._save_state(stage, done=True)
         return True
 
@@ -190,30 +173,21 @@ class Trainer:
                                    self.c.model_config)
 
     def _prepare_stage(self, stage: StageSpec):
-        """Freeze/unfreeze, inject LoRA, build (or restore) the optimiser; return the trained module."""
-        if stage.target in ("autoencoder", "decoder"):
-            module = self.c.autoencoder
-            if stage.target == "decoder" and not hasattr(module, "decoder_loss"):
-                raise ConfigError(f"stage {stage.name!r}: target 'decoder' needs a KL autoencoder, "
-                                  f"not {self.config.autoencoder.kind!r}")
-        elif stage.target == "planner":
-            if self.planner is None:
-                raise ConfigError(f"stage {stage.name!r}: target 'planner' needs conditioner.reference='planned'")
-            module = self.planner
-        else:
-            if stage.trainable == "lora" and not self.state.lora:
-                self._inject_lora(stage)
-            module = self.c.backbone
-        for m in self._modules():
+        """Freeze all but the objective's trainable set, wrap it, build (or restore) the optimiser;
+        return the trained module as wrapped."""
+        objective = self.objective(stage)
+        objective.prepare(stage)
+        module = objective.module
+        self.ema.reset_keys(self.c.backbone)  # track a LoRA the objective injected
+        self.state.lora = self.state.lora or any("lora" in k for k in self.ema.shadow)
+        for m in self.modules.values():
             m.requires_grad_(False)
             m.train(m is module)
-        select_trainable(module, AUTOENCODER_TRAINABLE.get(stage.target, stage.trainable))
-        wrapped = D.wrap_model(module, self.ctx, self.device)
+        select_trainable(module, objective.trainable(stage))
+        wrapped = D.wrap_model(module, self.ctx, self.device, find_unused=objective.find_unused(stage))
         params = [p for p in module.parameters() if p.requires_grad]  # after FSDP swapped them for shards
-        if stage.target == "denoiser":
-            from kinema.diffusion import Denoiser
-
-            self.denoiser = Denoiser(wrapped, self.c.param)
+        if objective.keeps_ema:
+            self.ema.bind(self.c.backbone)
         self.optimizer = build_optimizer(params, self.config.optim, stage.lr)
         # the checkpoint's stage is this one: still running, or finished and now given more steps
         if self._resume_tensors is not None and self._resume_info.get("stage") == stage.name:
@@ -222,110 +196,22 @@ class Trainer:
         self._resume_tensors = None
         return wrapped
 
-    def _modules(self) -> list[torch.nn.Module]:
-        return [self.c.autoencoder, self.c.backbone] + ([self.planner] if self.planner is not None else [])
-
-    def _stage_module(self, stage: StageSpec) -> torch.nn.Module:
-        if stage.target in ("autoencoder", "decoder"):
-            return self.c.autoencoder
-        return self.planner if stage.target == "planner" else self.c.backbone
-
-    def _inject_lora(self, stage: StageSpec) -> None:
-        from kinema.models.lora import LoRAConfig, inject_lora
-
-        spec = stage.lora
-        inject_lora(self.c.backbone, LoRAConfig(rank=spec.rank, alpha=spec.alpha, targets=list(spec.targets),
-                                                dropout=spec.dropout))
-        self.c.backbone.to(self.device)
-        self.ema.reset_keys(self.c.backbone)
-        self.state.lora = True
-
-    def _finish_stage(self, stage: StageSpec) -> None:
-        if stage.target == "autoencoder":
-            self._calibrate_autoencoder()
-        if stage.trainable == "lora" and self.ctx.is_main:
-            from kinema.models.lora import lora_state_dict
-
-            save_checkpoint(self.out / f"lora_{stage.name}.safetensors", lora_state_dict(self.c.backbone),
-                            {"lora": to_dict(stage.lora), "backbone": self.c.model_config["backbone"]})
-
     # ---- one optimiser step --------------------------------------------------------------------
     def _optimizer_step(self, stage: StageSpec, model, data, bins: LossBins) -> tuple[float, float]:
-        cfg, total = self.config, 0.0
+        cfg, total, objective = self.config, 0.0, self.objective(stage)
         self.optimizer.zero_grad(set_to_none=True)
         for micro in range(cfg.optim.accumulation):
             batch = next(data)
             gen = step_generator(cfg.seed, self.state.step, self.ctx.rank, salt=micro)
-            with self._autocast():
-                loss = self._loss(stage, model, batch, gen, bins)
-            (loss / cfg.optim.accumulation).backward()
+            with D.no_sync(model, sync=micro == cfg.optim.accumulation - 1):
+                with self._autocast():
+                    loss = objective.loss(stage, model, batch, gen, bins)
+                (loss / cfg.optim.accumulation).backward()
             total += loss.item() / cfg.optim.accumulation
         params = [p for g in self.optimizer.param_groups for p in g["params"]]
         norm = torch.nn.utils.clip_grad_norm_(params, cfg.optim.grad_clip if cfg.optim.grad_clip > 0 else math.inf)
         self.optimizer.step()
         return total, float(norm)
-
-    def _loss(self, stage: StageSpec, model, batch, gen: torch.Generator, bins: LossBins) -> torch.Tensor:
-        video = batch["video"].to(self.device) if "video" in batch else None  # (B, 3, T, H, W) in [-1, 1]
-        if stage.target in ("autoencoder", "decoder"):
-            ae = getattr(model, "module", model)  # the autoencoder itself under DDP
-            if stage.target == "autoencoder":
-                return ae.loss(video, gen)["total"]
-            return ae.decoder_loss(video, gen, latent_noise=stage.latent_noise)["total"]
-        motion = batch["motion"].to(self.device) if batch["motion"] is not None else None
-        plan = batch.get("plan")
-        plan = plan.to(self.device) if plan is not None else None
-        objects = batch.get("plan_mask")  # (B, T, H, W) the main object's masks (kinema world)
-        objects = objects.to(self.device) if objects is not None else None
-        if stage.target == "planner":
-            return self._planner_loss(stage, batch["caption"], motion, plan, video, objects)
-        if video is None:  # a latent cache: encoded once, by this run's autoencoder (checked), with the same mean
-            latents = batch["latents"].to(self.device)  # (B, C, T, h, w)
-        else:
-            with torch.no_grad():
-                latents = self.c.autoencoder.encode(video)  # (B, C, T, h, w)
-        cond, mask = self.c.conditioner.training_batch(latents, batch["caption"], batch["fps"].to(self.device),
-                                                       motion, gen, plan=plan, object_masks=objects, frames=video,
-                                                       encode=self.c.autoencoder.encode, task_mix=stage.task_mix)
-        image_mode = stage.image_prob > 0 and torch.rand((), generator=gen).item() < stage.image_prob
-        kw = {"image_mode": True} if image_mode else {}
-        eps = training_eps(self.config.diffusion.train_noise, latents, mask, gen)
-        per_sample, sigma = self.loss_fn(self.denoiser, latents, cond, gen, eps=eps, **kw)
-        bins.add(per_sample.detach(), sigma.detach())
-        return per_sample.mean()
-
-    def _planner_loss(self, stage: StageSpec, captions: list[str], motion, plan, video, objects) -> torch.Tensor:
-        if plan is None:
-            raise ConfigError(f"stage {stage.name!r}: target 'planner' needs data with motion plans "
-                              f"(data.source='world')")
-        tokens, mask = self.c.conditioner.encode_text(captions)
-        latent = target = None
-        if self.planner.segmenter is not None and objects is not None:  # the segmenter learns frame 0's object
-            with torch.no_grad():
-                latent = self.c.autoencoder.encode(video[:, :, :1])[:, :, 0]  # (B, C, h, w)
-            target = objects[:, 0]
-        return self.planner.loss(tokens.to(self.device), mask.to(self.device), motion, plan, latent, target)
-
-    def _stage_density(self, stage: StageSpec):
-        """The run's training density, restricted to sigma <= ``stage.max_sigma`` where the stage sets it."""
-        from kinema.diffusion import Truncated
-
-        return self._density if stage.max_sigma is None else Truncated(self._density, stage.max_sigma)
-
-    def _build_loss(self):
-        from kinema.diffusion import DiffusionLoss, get_density
-
-        from kinema.diffusion import top_weight_ratio
-
-        d = self.config.diffusion
-        ratio = top_weight_ratio(self.c.param, d.weighting, d.min_snr_gamma)
-        if ratio is not None and ratio < 1e-3:
-            self.print(f"warning: diffusion.weighting={d.weighting} gives sigma_max={self.c.param.sigma_max:.3g}, where "
-                       f"sampling starts, {ratio:.1e} of the x0-loss weight at sigma=1: the first sampling step "
-                       f"will guess the layout untrained (prefer weighting=native with v-prediction)")
-        self._density = get_density(d.density, self.c.param)
-        return DiffusionLoss(self.c.param, self._density, weighting=d.weighting,
-                             min_snr_gamma=d.min_snr_gamma)
 
     def _autocast(self):
         if self.amp:
@@ -346,8 +232,13 @@ class Trainer:
             self.logger.log(row)
         if (cfg.save_every and step % cfg.save_every == 0) or self._save_is_due():
             self._save_state(stage)
-        if cfg.sample_every and step % cfg.sample_every == 0 and stage.target == "denoiser" and self.ctx.is_main:
-            self._write_samples(step)
+        if cfg.sample_every and step % cfg.sample_every == 0 and self.objective(stage).keeps_ema:
+            from kinema.train.export import write_validation_samples
+
+            ema = self.ema.state_dict()  # every rank takes part in gathering a sharded EMA
+            if self.ctx.is_main:
+                write_validation_samples(self.out / "samples" / f"step_{step:06d}.gif", self._ema_backbone(ema),
+                                         self.c, self.config, self.device, f"step {step}")
 
     def _progress_bar(self, stage: StageSpec, done: int):
         if not (self.progress and self.ctx.is_main):
@@ -384,16 +275,13 @@ class Trainer:
     def _save_state(self, stage: StageSpec, done: bool = False) -> None:
         """Atomic training-state checkpoint (rank 0 writes; every rank gathers for FSDP)."""
         self._last_save = self.clock()
-        state = D.full_state_dict(self.c.backbone, self.ctx)
-        module = self._stage_module(stage)
-        opt_tensors, groups = optimizer_state_full(module, self.optimizer, sharded=self.ctx.strategy == "fsdp")
+        tensors = {k: v for name, m in self.modules.items() for k, v in prefixed(D.full_state_dict(m, self.ctx), name).items()}
+        tensors.update(prefixed(self.ema.state_dict(), "ema"))
+        opt_tensors, groups = optimizer_state_full(self.objective(stage).module, self.optimizer,
+                                                   sharded=self.ctx.strategy == "fsdp")
         if not self.ctx.is_main:
             D.barrier(self.ctx)
             return
-        tensors = {**prefixed(state, "backbone"), **prefixed(self.ema.state_dict(), "ema"),
-                   **prefixed(self.c.autoencoder.state_dict(), "autoencoder")}
-        if self.planner is not None:
-            tensors.update(prefixed(self.planner.state_dict(), "planner"))
         tensors.update(opt_tensors)
         info = {"step": self.state.step, "seconds": self.state.seconds, "lora": self.state.lora,
                 "stage": stage.name, "stage_done": done, "param_groups": groups, "kinema_version": __version__,
@@ -410,17 +298,16 @@ class Trainer:
             stage = next((s for s in self.config.stages if s.trainable == "lora"), None)
             if stage is None:
                 raise ConfigError(f"--resume: {path} holds LoRA weights; this config has no LoRA stage")
-            self._inject_lora(stage)
+            add_lora(self.c.backbone, stage.lora).to(self.device)
+            self.ema.reset_keys(self.c.backbone)
         source = f"{path} (was the architecture changed since it was written?)"
-        load_weights(self.c.backbone, subdict(tensors, "backbone"), source, "backbone")
-        load_weights(self.c.autoencoder, subdict(tensors, "autoencoder"), source, "autoencoder")
+        for name, module in self.modules.items():
+            load_weights(module, subdict(tensors, name), source, name)
         ema = subdict(tensors, "ema")
         mismatch = weights_mismatch(self.ema.state_dict(), ema)
         if mismatch:
             raise InputError(f"{source}: EMA weights do not match its config ({mismatch})")
         self.ema.load_state_dict(ema)
-        if self.planner is not None:
-            load_weights(self.planner, subdict(tensors, "planner"), source, "planner")
         spec = info.get("autoencoder")
         if spec and "scale" in spec.get("config", {}):  # restore the calibration of an autoencoder stage
             self.c.autoencoder.set_scale_shift(spec["config"]["scale"], spec["config"]["shift"])
@@ -431,27 +318,25 @@ class Trainer:
         if announce:
             self.print(f"resumed from {path} at step {self.state.step}")
 
-    def export_model(self) -> Path | None:
-        """model.safetensors: EMA backbone (LoRA merged) + autoencoder + model config."""
+    def _ema_backbone(self, ema: dict[str, torch.Tensor] | None = None) -> torch.nn.Module:
+        """A copy of the backbone holding the EMA weights, LoRA merged in when present."""
+        from kinema.train.export import ema_backbone
+
+        lora = next(s.lora for s in self.config.stages if s.trainable == "lora") if self.state.lora else None
+        return ema_backbone(self.c.model_config["backbone"], self.ema.state_dict() if ema is None else ema, lora)
+
+    def export_model(self, path: str | Path | None = None) -> Path | None:
+        """model.safetensors (or ``path``): EMA backbone (LoRA merged) + autoencoder + model config."""
         if not self.ctx.is_main:
             return None
         from kinema.train.export import export_model
 
-        return export_model(self, self.out / "model.safetensors")
+        modules = {**self.modules, "backbone": self._ema_backbone()}
+        return export_model(Path(path or self.out / "model.safetensors"), self.config, self.c.model_config, modules,
+                            steps=self.state.step, seconds=self.state.seconds, device=self.device,
+                            world=self.ctx.world, log=self.print)
 
     def export_snapshot(self, path: str | Path) -> Path:
         """The model file of the run's last checkpoint (its EMA backbone), without training further."""
-        from kinema.train.export import export_model
-
         self._load_state()
-        return export_model(self, Path(path))
-
-    def _calibrate_autoencoder(self) -> None:
-        from kinema.train.export import calibrate_autoencoder
-
-        calibrate_autoencoder(self)
-
-    def _write_samples(self, step: int) -> None:
-        from kinema.train.export import write_validation_samples
-
-        write_validation_samples(self, step)
+        return self.export_model(path)

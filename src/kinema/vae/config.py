@@ -11,7 +11,7 @@ from kinema.errors import ConfigError
 
 @dataclass
 class KLAutoencoderConfig:
-    """Per-frame 2D KL autoencoder (the LDM "KL-f4/f8" family, survey Sec. II-A2).
+    """Per-frame 2D KL autoencoder (the LDM "KL-f4/f8" family, Wang et al. 2026, I2V survey Sec. II-A2).
 
     No attention and, by default, a per-pixel norm: every output pixel depends only on a small
     neighbourhood of latents, so ``decode_tiled`` reproduces ``decode`` exactly (LDM's GroupNorm

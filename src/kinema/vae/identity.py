@@ -27,7 +27,7 @@ class IdentityAutoencoder(nn.Module):
         check_video(video, self.config.in_channels, 1)
         return video.clone()
 
-    def decode(self, z: Tensor) -> Tensor:
+    def decode(self, z: Tensor, tiled: bool | None = False) -> Tensor:
         check_video(z, self.config.in_channels, 1, "latents")
         return z.clone()
 

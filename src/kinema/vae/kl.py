@@ -1,4 +1,4 @@
-"""Per-frame 2D KL autoencoder for video (LDM, Rombach et al. 2022; survey Sec. II-A2, Eq. 2's
+"""Per-frame 2D KL autoencoder for video (LDM, Rombach et al. 2022; Wang et al. 2026, I2V survey Sec. II-A2, Eq. 2's
 Z0 = E(V0) and V0 = D(Z0)).
 
 Video tensors (B, 3, T, H, W) are folded to frames (B*T, 3, H, W): every frame is encoded and
@@ -42,6 +42,9 @@ def check_video(video: Tensor, channels: int, factor: int, what: str = "video") 
         raise InputError(f"{what} height and width {tuple(video.shape[-2:])} must be multiples of {factor}")
 
 
+TILED_ABOVE = 256 * 256  # pixels per frame above which decode(tiled=None) tiles
+
+
 class KLAutoencoder(nn.Module):
     """encode: (B, 3, T, H, W) in [-1, 1] -> latents (B, C, T, H/f, W/f), scaled as (z - shift) * scale.
 
@@ -82,8 +85,13 @@ class KLAutoencoder(nn.Module):
     def _decode_raw(self, z_scaled: Tensor) -> Tensor:
         return self.decoder(z_scaled / self.config.scale + self.config.shift)
 
-    def decode(self, z: Tensor) -> Tensor:
-        """Scaled latents (B, C, T, h, w) -> video (B, 3, T, h*f, w*f) (not clamped)."""
+    def decode(self, z: Tensor, tiled: bool | None = False) -> Tensor:
+        """Scaled latents (B, C, T, h, w) -> video (B, 3, T, h*f, w*f) (not clamped). ``tiled``: through
+        :meth:`decode_tiled` (the same pixels, bounded memory); None: when the video exceeds TILED_ABOVE pixels."""
+        if tiled is None:
+            tiled = z.shape[-2] * z.shape[-1] * self.downsample ** 2 > TILED_ABOVE
+        if tiled:
+            return self.decode_tiled(z)
         check_video(z, self.latent_channels, 1, "latents")
         return unfold(self._decode_raw(fold(z)), z.shape[0])
 

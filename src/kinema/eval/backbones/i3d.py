@@ -1,5 +1,5 @@
 """Inflated Inception-v1 (I3D; Carreira & Zisserman 2017, "Quo Vadis, Action Recognition?"), the
-feature network of FVD (Unterthiner et al. 2018; survey Eq. 6) as TATS and cd-fvd run it.
+feature network of FVD (Unterthiner et al. 2018; Wang et al. 2026, I2V survey Eq. 6) as TATS and cd-fvd run it.
 
 The network is the PyTorch port of the Kinetics-400 I3D used by TATS (Ge et al. 2022) and
 content-debiased FVD (cd-fvd, Ge et al. 2024), with weights ``i3d_pretrained_400.pt``. Details the

@@ -1,5 +1,5 @@
 """FVD features of the StyleGAN-V protocol (Skorokhodov et al. 2022): the TF-hub Kinetics-400 I3D of
-the original FVD (Unterthiner et al. 2018; survey Eq. 6) exported to TorchScript as
+the original FVD (Unterthiner et al. 2018; Wang et al. 2026, I2V survey Eq. 6) exported to TorchScript as
 ``i3d_torchscript.pt``.
 
 The file carries its own preprocessing, switched by keyword flags of its ``forward``:

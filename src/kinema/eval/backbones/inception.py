@@ -1,5 +1,5 @@
 """The FID Inception-v3: TensorFlow's 2015-12-05 ImageNet graph (Szegedy et al. 2016), as FID,
-KID and IS use it (Heusel et al. 2017; survey Eq. 6-7), and its three reference input pipelines.
+KID and IS use it (Heusel et al. 2017; Wang et al. 2026, I2V survey Eq. 6-7), and its three reference input pipelines.
 
 The network differs from torchvision's Inception-v3 in the ways the TF graph does: 1008-way
 logits, average pools in the A, C and first E blocks that exclude padding from the mean, and a max

@@ -1,7 +1,7 @@
 """The two LPIPS trunks (AlexNet, VGG-16 conv stacks) and LPIPS's learned linear heads.
 
 Zhang et al., "The Unreasonable Effectiveness of Deep Features as a Perceptual Metric" (CVPR 2018),
-survey Eq. 10. LPIPS taps five ReLU outputs of an ImageNet classifier's convolutional part:
+Wang et al. 2026, I2V survey Eq. 10. LPIPS taps five ReLU outputs of an ImageNet classifier's convolutional part:
 
 * AlexNet (Krizhevsky 2014 "one weird trick" variant, as torchvision builds it): relu1..relu5, the
   outputs of ``features`` layers 1, 4, 7, 9, 11 with 64, 192, 384, 256, 256 channels;

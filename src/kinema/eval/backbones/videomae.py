@@ -1,6 +1,6 @@
 """VideoMAE-v2 video ViT (Wang et al. 2023, "VideoMAE V2: Scaling Video Masked Autoencoders with Dual
 Masking"), the feature network of content-debiased FVD (Ge et al. 2024, "On the Content Bias in
-Fréchet Video Distance"; survey Eq. 6 on these features).
+Fréchet Video Distance"; Wang et al. 2026, I2V survey Eq. 6, on these features).
 
 cd-fvd uses the ViT-g/14 pretrained with VideoMAE-v2 on the hybrid data set and fine-tuned on
 Something-Something-v2, ``vit_g_hybrid_pt_1200e_ssv2_ft.pth`` (174-way head, unused for FVD). The

@@ -1,6 +1,6 @@
 """CLIPScore (Hessel et al. 2021, as torchmetrics computes it) and CLIP-SIM, per frame and per video.
 
-The survey (Sec. II) lists CLIP-based text and image alignment among the I2V metrics; its numbered
+The I2V survey (Wang et al. 2026, Sec. II) lists CLIP-based text and image alignment among the I2V metrics; its numbered
 equations stop at Eq. 11 (the VBench-I2V aggregate), of which CLIP similarities are components.
 
 CLIPScore of a frame I and caption C is ``max(100 * cos(E_I, E_C), 0)`` with E the projected CLIP

@@ -1,4 +1,4 @@
-"""Fréchet Video Distance (Unterthiner et al. 2018; survey Eq. 6) under three feature backbones,
+"""Fréchet Video Distance (Unterthiner et al. 2018; Wang et al. 2026, I2V survey Eq. 6) under three feature backbones,
 kept as three metrics whose numbers are never compared with one another:
 
 * ``fvd-styleganv`` — StyleGAN-V's TorchScript TF-hub I3D (``i3d_torchscript.pt``), 400-d;
@@ -161,7 +161,7 @@ def fvd_from_features(generated_features, reference, extractor, *, ddof: int = R
 
 def fvd(generated, reference, extractor, *, ddof: int = REFERENCE_DDOF, batch_size: int = 8,
         seed: int | None = None, metric: str | None = None) -> MetricResult:
-    """FVD (survey Eq. 6) between generated videos and reference videos or saved reference statistics.
+    """FVD (Wang et al. 2026 Eq. 6) between generated videos and reference videos or saved reference statistics.
 
     ``generated`` / ``reference``: uint8 (N, T, H, W, 3) arrays or tensors, or sequences of
     (T, H, W, 3) videos; ``reference`` may instead be a :class:`FeatureStats` or its ``.npz`` file.

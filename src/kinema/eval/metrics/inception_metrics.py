@@ -1,14 +1,14 @@
 """FID, KID and IS on Inception-v3 frame features, computed as pytorch-fid / torch-fidelity /
 torchmetrics compute them (the extractor in :mod:`kinema.eval.backbones.inception` fixes which).
 
-* FID (Heusel et al. 2017): the Fréchet distance of survey Eq. 6 between Gaussians fitted to pool3
+* FID (Heusel et al. 2017): the Fréchet distance (Wang et al. 2026, I2V survey Eq. 6) between Gaussians fitted to pool3
   features (or the references' smaller 64 / 192 / 768-d options), in float64 (:mod:`kinema.eval.frechet`, pytorch-fid's ``sqrtm`` route; torch-fidelity and
   torchmetrics take the trace of the square root from eigenvalues, equal up to rounding).
 * KID (Bińkowski et al. 2018): unbiased MMD^2 with the kernel ``(x.y / d + 1)^3`` averaged over
   ``n_subsets`` subsets of ``subset_size`` vectors, drawn as torch-fidelity draws them
   (``np.random.RandomState(seed)``, without replacement, per subset first from its ``input1`` = the
   generated set, then from ``input2`` = the real set; defaults 100 x 1000, seed 2020). Like torch-fidelity and torchmetrics, a set smaller than ``subset_size`` is refused.
-* IS (Salimans et al. 2016; survey Eq. 7): ``exp(E_x KL(p(y|x) || p(y)))`` per split, mean and
+* IS (Salimans et al. 2016; I2V survey Eq. 7): ``exp(E_x KL(p(y|x) || p(y)))`` per split, mean and
   (population) std over ``splits`` = 10 splits, on torch-fidelity's ``logits_unbiased`` (softmax
   in float64), after its seeded shuffle (``RandomState(2020).permutation``). Split ``i`` holds
   rows ``i N // s`` to ``(i + 1) N // s``. (torchmetrics' IS uses ``torch.chunk`` splits, an

@@ -1,4 +1,4 @@
-"""LPIPS, the learned perceptual distance of Zhang et al. (CVPR 2018), survey Eq. 10, version 0.1.
+"""LPIPS, the learned perceptual distance of Zhang et al. (CVPR 2018; Wang et al. 2026, I2V survey Eq. 10), version 0.1.
 
 For two images in [-1, 1] (uint8 frames enter as ``x / 127.5 - 1``, as ``lpips.im2tensor``):
 

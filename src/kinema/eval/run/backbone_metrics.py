@@ -13,7 +13,7 @@ import numpy as np
 
 from kinema.eval.run.registry import MetricSpec, register
 
-# ---- LPIPS (survey Eq. 10): paired -----------------------------------------------------------
+# ---- LPIPS (Wang et al. 2026 Eq. 10): paired ---------------------------------------------------
 
 
 @lru_cache(maxsize=None)
@@ -40,7 +40,7 @@ for _net, _trunk in (("alex", "alexnet-torchvision"), ("vgg", "vgg16-torchvision
                         compute=_lpips_metric(_net)))
 
 
-# ---- CLIPScore / CLIP-SIM (survey Eq. 11) -----------------------------------------------------
+# ---- CLIPScore / CLIP-SIM (parts of Wang et al. 2026 Eq. 11) -----------------------------------
 
 @lru_cache(maxsize=None)
 def _clip(weight_id: str):
@@ -108,7 +108,7 @@ def _register_vbench() -> None:
 _register_vbench()
 
 
-# ---- FVD (survey Eq. 6): three backbones kept as distinct metrics ------------------------------
+# ---- FVD (Wang et al. 2026 Eq. 6): three backbones kept as distinct metrics --------------------
 
 def _fvd_extractor(metric: str):
     def build(weights=None):
@@ -127,7 +127,7 @@ for _metric, _backbone, _what in (("fvd-styleganv", "i3d-stylegan-v", "StyleGAN-
                         options={"ddof": 0}))
 
 
-# ---- FID / KID / IS on Inception-v3 (survey Eq. 6-7), frame level ------------------------------
+# ---- FID / KID / IS on Inception-v3 (Wang et al. 2026 Eq. 6-7), frame level --------------------
 
 @lru_cache(maxsize=None)
 def _inception(protocol: str, features: str):

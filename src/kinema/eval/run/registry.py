@@ -136,7 +136,7 @@ class MotionFeatureExtractor:
 
 
 def _weight_free() -> None:
-    paired = [("psnr", _psnr, "PSNR per frame in dB (8-bit peak 255), mean over frames (survey Eq. 8)", True),
+    paired = [("psnr", _psnr, "PSNR per frame in dB (8-bit peak 255), mean over frames (Wang et al. 2026 Eq. 8)", True),
               ("ssim", _ssim, "SSIM per frame, Gaussian 11x11 window (Eq. 9)", True),
               ("ms_ssim", _ms_ssim, "MS-SSIM per frame, 5 scales", True),
               ("first_frame_psnr", _first_frame_psnr, "PSNR of generated frame 0 vs the reference's frame 0", True),

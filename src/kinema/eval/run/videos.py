@@ -1,7 +1,7 @@
 """Load a folder of videos under one frame protocol: same frame count, same frame rate.
 
-Distribution metrics are only comparable when every video contributes the same frames (survey
-II-D: FVD moves with clip length and frame rate). A set is therefore brought to the protocol's
+Distribution metrics are only comparable when every video contributes the same frames (Wang et al. 2026,
+I2V survey Sec. II-D: FVD moves with clip length and frame rate). A set is therefore brought to the protocol's
 ``fps`` (resampled in time) and cut to its first ``frames`` frames; a set of mixed native frame
 rates with no ``fps`` given is refused rather than silently mixed, and a video too short or
 unreadable is skipped and reported.

@@ -1,4 +1,5 @@
-"""The real backbone callables of VBench-I2V, built from kinema's own networks and local weights.
+"""The real backbone callables of VBench-I2V, built from local weights and kinema's own networks, or
+for AMT-S and CoTracker2 (CC-BY-NC-4.0 code) their upstream code from a local checkout.
 
 :func:`default_backbones` loads what it can (DINO ViT-B/16, CLIP ViT-B/32 and ViT-L/14 image towers,
 the LAION aesthetic head, RAFT-things, AMT-S, MUSIQ-SPAQ, the DreamSim ensemble, CoTracker2) and
@@ -142,7 +143,8 @@ def default_backbones(device: str | torch.device = "cpu", dino_path=None, clip_b
     the same weights from OpenAI's ViT-B-32.pt / ViT-L-14.pt), ``laion-aesthetic-vit-l-14-linear``
     (sa_0_4_vit_l_14_linear.pth), ``raft-things`` (raft-things.pth), ``amt-s`` (amt-s.pth),
     ``musiq-spaq`` (musiq_spaq_ckpt-358bb6af.pth), ``dreamsim-ensemble`` (the unzipped DreamSim
-    ensemble folder; its DINO trunk is ``dino-vitb16``) and ``cotracker2`` (cotracker2.pth)."""
+    ensemble folder; its DINO trunk is ``dino-vitb16``) and ``cotracker2`` (cotracker2.pth). AMT-S and
+    CoTracker2 also need their code: ``$KINEMA_AMT_SRC`` and ``$KINEMA_COTRACKER_SRC`` (checkouts)."""
     b = VBenchBackbones()
 
     def dino():

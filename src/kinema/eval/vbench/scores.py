@@ -9,7 +9,7 @@ Arithmetic of Vchitect/VBench ``scripts/cal_i2v_final_score.py`` with the consta
   over camera motion and the two video-image consistencies;
 * Total = ``(Quality * 1 + I2V * 1) / (1 + 1)``.
 
-The survey writes the score as a weighted mean over dimensions (survey Eq. 11,
+The survey writes the score as a weighted mean over dimensions (Wang et al. 2026, I2V survey Eq. 11,
 ``(1/M) sum_m w_m s_m``); the reference computes the two weight-normalised group means above and
 averages them, which is what kinema reports.
 """

@@ -1,4 +1,4 @@
-"""Multi-head attention through ``scaled_dot_product_attention`` (survey Eq. 4, 13, 16).
+"""Multi-head attention through ``scaled_dot_product_attention`` (Wang et al. 2026, I2V survey Eq. 4, 13, 16).
 
 One module serves self-attention (spatial, temporal, full 3-D; optionally causal and rotary)
 and cross-attention to text tokens with a key-padding mask.

@@ -1,4 +1,4 @@
-"""Noise-level and scalar-control embeddings (survey Eq. 14-15), computed in float32 on purpose.
+"""Noise-level and scalar-control embeddings (Wang et al. 2026, I2V survey Eq. 14-15), computed in float32 on purpose.
 
 ``c_noise`` and raw scalars (fps, motion amount, noise-augmentation level) span very different
 ranges, so each is first mapped to sinusoidal (Fourier) features, then through a small MLP.

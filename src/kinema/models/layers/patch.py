@@ -1,4 +1,4 @@
-"""3-D patchify / unpatchify for video transformers (survey Eq. 4: latent video -> tokens X_t)."""
+"""3-D patchify / unpatchify for video transformers (Wang et al. 2026, I2V survey Eq. 4: latent video -> tokens X_t)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ class PatchEmbed3D(nn.Module):
     """(B, C, T, H, W) -> tokens (B, T/pt, (H/ph)*(W/pw), D) by a conv with kernel = stride = patch.
 
     ``zero_from``: input channels from this index on start with zero weights (new condition
-    channels concatenated to a trained model's input, survey Eq. 12).
+    channels concatenated to a trained model's input, I2V survey Eq. 12).
     """
 
     def __init__(self, in_channels: int, dim: int, patch_size: tuple[int, int, int], zero_from: int | None = None):

@@ -1,4 +1,4 @@
-"""Per-frame 2-D convolutional blocks: the spatial sub-block S of the pseudo-3D U-Net (survey Eq. 3)."""
+"""Per-frame 2-D convolutional blocks: the spatial sub-block S of the pseudo-3D U-Net (Wang et al. 2026 Eq. 3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Per-frame spatial transformer of the U-Net (LDM): self-attention, text cross-attention (Eq. 13), MLP."""
+"""Per-frame U-Net spatial transformer (LDM): self-attention, text cross-attention (Wang et al. 2026 Eq. 13), MLP."""
 
 from __future__ import annotations
 

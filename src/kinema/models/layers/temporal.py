@@ -1,4 +1,4 @@
-"""Temporal sub-blocks T of the pseudo-3D U-Net (survey Eq. 3): 1-D convolution and attention over frames.
+"""Temporal sub-blocks T of the pseudo-3D U-Net (Wang et al. 2026 Eq. 3): 1-D conv and attention over frames.
 
 Both act on per-frame features ``(B*T, C, H, W)`` and end in a zero-initialised projection, so a
 freshly inserted temporal layer is the identity and a new video model equals its image model.

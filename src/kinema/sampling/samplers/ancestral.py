@@ -13,8 +13,8 @@ variance), ``eta = 0`` is deterministic DDIM (= Euler). Noise is drawn once per 
 
 For rectified flow the ancestral step must stay on the path ``(1 - t) x0 + t eps``: an Euler step
 to ``t_down = t' (1 + (t'/t - 1) eta)`` then re-noising to ``t'`` with the flow rule of
-:func:`kinema.diffusion.process.renoise` (the "RF" ancestral step of ComfyUI / diffusers'
-``LTXEulerAncestralRFScheduler``).
+:meth:`kinema.diffusion.Process.renoise` (the "RF" ancestral step of ComfyUI / diffusers'
+``LTXEulerAncestralRFScheduler``). Both rules are methods of the :class:`~kinema.diffusion.Process`.
 """
 
 from __future__ import annotations
@@ -24,17 +24,9 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from kinema.diffusion.process import renoise
+from kinema.diffusion.process import randn
 from kinema.errors import ConfigError
-from kinema.sampling.samplers._common import Denoise, call, emit, prepare, randn_like, to_d
-
-
-def ancestral_sigma_down(sigma: Tensor, sigma_next: Tensor, eta: float, process: str) -> Tensor:
-    """The level the deterministic part of an ancestral step reaches before re-noising to ``sigma_next``."""
-    if process == "flow":
-        return sigma_next * (1.0 + (sigma_next / sigma - 1.0) * eta)
-    sigma_up = (eta * (sigma_next**2 * (sigma**2 - sigma_next**2) / sigma**2).sqrt()).clamp(max=sigma_next)
-    return (sigma_next**2 - sigma_up**2).sqrt()
+from kinema.sampling.samplers._common import Denoise, call, emit, prepare, to_d
 
 
 def _ancestral_loop(name: str, denoise: Denoise, x: Tensor, sigmas: Tensor, *, cond: Any, generator, callback,
@@ -49,10 +41,11 @@ def _ancestral_loop(name: str, denoise: Denoise, x: Tensor, sigmas: Tensor, *, c
         if float(sigma_next) == 0.0:
             x = denoised
             continue
-        sigma_down = ancestral_sigma_down(sigma, sigma_next, eta, process)
+        sigma_down = process.ancestral_sigma_down(sigma, sigma_next, eta)
         x = x + (sigma_down - sigma) * to_d(x, denoised, sigma)
         if eta > 0 and float(sigma_down) < float(sigma_next):
-            x = renoise(x, sigma_down, sigma_next, randn_like(x, generator) * s_noise, process)
+            z = randn(x.shape, generator, x.device, x.dtype) * s_noise
+            x = process.renoise(x, sigma_down, sigma_next, z)
     return x
 
 

@@ -16,7 +16,6 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from kinema.diffusion.process import alpha
 from kinema.sampling.samplers._common import Denoise, call, emit, prepare
 
 
@@ -37,7 +36,7 @@ def sample_dpmpp_2m(denoise: Denoise, x: Tensor, sigmas: Tensor, *, cond: Any = 
         if float(sigma_next) == 0.0:  # final step: x0_hat itself (the first-order limit)
             x = denoised
             continue
-        a, a_next = alpha(sigma, process), alpha(sigma_next, process)
+        a, a_next = process.alpha(sigma), process.alpha(sigma_next)
         h = (a_next / sigma_next).log() - (a / sigma).log()  # lambda' - lambda (inf from flow t = 1)
         if old_denoised is None or not bool(torch.isfinite(h_prev)):
             d = denoised

@@ -1,8 +1,9 @@
-"""First- and second-order ODE samplers: Euler, Heun (Karras Alg. 2) and their flow aliases.
+"""First- and second-order ODE samplers: Euler and Heun (Karras Alg. 2).
 
 With ``d = (x - x0_hat) / sigma`` the probability-flow ODE is ``dx/dsigma = d`` in both state
 conventions (VE: Karras et al. 2022 Eq. 3 with ``sigma(t) = t``; flow: ``d`` is the velocity
-``eps - x0``), so one loop serves VE and rectified-flow models.
+``eps - x0``), so one loop serves VE and rectified-flow models. The registry also names them
+``flow_euler`` / ``flow_heun`` (Liu et al. 2022, "Flow Straight and Fast"; SD3, Esser et al. 2024).
 """
 
 from __future__ import annotations
@@ -62,25 +63,3 @@ def sample_heun(denoise: Denoise, x: Tensor, sigmas: Tensor, *, cond: Any = None
                      second_order=True, s_churn=s_churn, s_tmin=s_tmin, s_tmax=s_tmax, s_noise=s_noise,
                      process=process)
 
-
-def sample_flow_euler(denoise: Denoise, x: Tensor, sigmas: Tensor, *, cond: Any = None,
-                      generator: torch.Generator | None = None, callback: Callable | None = None,
-                      process: str | None = None) -> Tensor:
-    """Rectified-flow Euler: ``x_{t'} = x_t + (t' - t) v(x_t, t)`` (Liu et al. 2022, "Flow Straight and
-    Fast"; SD3, Esser et al. 2024). Deterministic; matches ``FlowMatchEulerDiscreteScheduler``.
-    """
-    return _ode_loop("flow_euler", denoise, x, sigmas, cond=cond, generator=generator, callback=callback,
-                     second_order=False, s_churn=0.0, s_tmin=0.0, s_tmax=math.inf, s_noise=1.0,
-                     process=process)
-
-
-def sample_flow_heun(denoise: Denoise, x: Tensor, sigmas: Tensor, *, cond: Any = None,
-                     generator: torch.Generator | None = None, callback: Callable | None = None,
-                     process: str | None = None) -> Tensor:
-    """Rectified-flow Heun (Karras et al. 2022 Alg. 2 applied to the flow ODE, Liu et al. 2022):
-    the Euler velocity averaged with the velocity at the Euler estimate. Matches
-    ``FlowMatchHeunDiscreteScheduler``.
-    """
-    return _ode_loop("flow_heun", denoise, x, sigmas, cond=cond, generator=generator, callback=callback,
-                     second_order=True, s_churn=0.0, s_tmin=0.0, s_tmax=math.inf, s_noise=1.0,
-                     process=process)
