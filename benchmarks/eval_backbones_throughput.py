@@ -120,10 +120,10 @@ def _amt():
 
 
 def _musiq():
-    from kinema.eval.backbones.musiq import MUSIQ, MusiqQuality
+    from kinema.eval.backbones.musiq import MusiqQuality, musiq_network
     from kinema.eval.vbench.preprocess import musiq_frames
 
-    quality = MusiqQuality(MUSIQ().eval())
+    quality = MusiqQuality(musiq_network())  # pyiqa's code (installed, or $KINEMA_PYIQA_SRC)
     return lambda v: quality(musiq_frames(v))
 
 
@@ -181,7 +181,7 @@ def main() -> None:
             continue
         try:
             fn, cells = build(), []
-        except ConfigError as e:  # AMT / CoTracker code not shipped: its checkout is not named
+        except ConfigError as e:  # AMT / CoTracker / MUSIQ code not shipped: its checkout is not named
             print(f"skipped {name}: {e}", flush=True)
             continue
         for size in SIZES:

@@ -191,7 +191,7 @@ def test_plan_guidance_adds_an_independent_term_toward_the_plan():
         return cond.concat[:, :1].expand_as(x).clone()
 
     planned, zero = torch.randn(2, 3, 4, 5, 5), torch.randn(2, 3, 4, 5, 5)
-    cond = ConditionBatch(concat=planned, unplanned=zero)
+    cond = ConditionBatch(concat=planned, nulls={"plan": zero})
     x, sigma = torch.zeros(2, 2, 4, 5, 5), torch.ones(2)
     a, z = planned[:, :1].expand_as(x), zero[:, :1].expand_as(x)
     out = guided_denoiser(denoise, GuidanceConfig(plan_scale=3.0))(x, sigma, cond)

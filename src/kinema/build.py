@@ -105,8 +105,8 @@ def load_components(path, text_encoder=None, allow_unsafe: bool = False) -> Comp
     conditioner = build_conditioner(config["conditioner"], text_encoder)
     load_weights(backbone, parts["backbone"], str(path), "backbone")
     load_weights(autoencoder, parts["autoencoder"], str(path), "autoencoder")
-    if conditioner.config.reference == "planned":
-        load_weights(conditioner.get_planner(autoencoder.latent_channels), parts["planner"], str(path), "planner")
+    for name, module in conditioner.modules(autoencoder.latent_channels).items():  # e.g. the planner
+        load_weights(module, parts[name], str(path), name)
     return Components(backbone, build_parameterization(config["diffusion"]), autoencoder, conditioner, config, info)
 
 

@@ -221,7 +221,7 @@ class I2VPipeline:
             why = "text-to-video has no reference video to start from"
         elif default < 1.0 and req.noise_prior not in STRUCTURE_PRIORS:
             why = f"noise_prior={req.noise_prior!r} starts from pure noise with the image in it"
-        elif default < 1.0 and self.conditioner.config.reference == "none":
+        elif default < 1.0 and not self.conditioner.makes_reference:
             why = "this model makes no reference video to start from"
         if why is not None:
             req.strength = 1.0
@@ -326,7 +326,7 @@ class I2VPipeline:
         from kinema.sampling.noise_priors import STRUCTURE_PRIORS
 
         strength_sigmas(torch.zeros(req.steps + 1), req.strength)  # (0, 1], and at least one step runs
-        if req.strength < 1.0 and self.conditioner.config.reference == "none":
+        if req.strength < 1.0 and not self.conditioner.makes_reference:
             raise ConfigError(f"strength={req.strength}: this model has no reference video to start from "
                               f"(conditioner.reference='none'); use strength 1")
         if req.strength < 1.0 and req.noise_prior not in STRUCTURE_PRIORS:

@@ -96,11 +96,11 @@ def load_pretrained_backbone(backbone: nn.Module, path: str) -> None:
                           f"{(missing or unexpected)[0]})")
 
 
-def load_planner(planner: nn.Module, path: str | None) -> None:
-    """The motion planner of a trained model file, when it has one (else it starts fresh)."""
+def load_planner(planner: nn.Module, path: str | None, part: str = "planner") -> None:
+    """A conditioner module (the motion planner) of a trained model file, when it has one (else it starts fresh)."""
     if not path:
         return
-    state = build.checkpoint_parts(path)[0]["planner"]
+    state = build.checkpoint_parts(path)[0][part]
     if state:
         try:
             missing, unexpected = planner.load_state_dict(state, strict=False)
@@ -157,8 +157,8 @@ def build_components(config: TrainConfig, text_encoder=None) -> Components:
     backbone = build.build_backbone(bb_spec)
     if config.model.path:
         load_pretrained_backbone(backbone, config.model.path)
-    if config.conditioner.reference == "planned":
-        load_planner(conditioner.get_planner(autoencoder.latent_channels), config.model.path)
+    for name, module in conditioner.modules(autoencoder.latent_channels).items():  # e.g. the planner
+        load_planner(module, config.model.path, name)
     diffusion = to_dict(config.diffusion)
     param = build.build_parameterization(diffusion)
     model_config = {

@@ -67,11 +67,10 @@ class Trainer:
         torch.manual_seed(config.seed)
         # 2. modules, by checkpoint prefix, and the objectives that train them
         self.c: Components = build_components(config, text_encoder=text_encoder)
-        self.planner = None  # the motion planner of conditioner.reference="planned"
-        if config.conditioner.reference == "planned":
-            self.planner = self.c.conditioner.get_planner(self.c.autoencoder.latent_channels)
-        self.modules = {"backbone": self.c.backbone, "autoencoder": self.c.autoencoder, "planner": self.planner}
-        self.modules = {k: m.to(self.device) for k, m in self.modules.items() if m is not None}
+        self.modules = {"backbone": self.c.backbone, "autoencoder": self.c.autoencoder,
+                        **self.c.conditioner.modules(self.c.autoencoder.latent_channels)}  # e.g. "planner"
+        self.modules = {k: m.to(self.device) for k, m in self.modules.items()}
+        self.planner = self.modules.get("planner")  # the motion planner of conditioner.reference="planned"
         self.objectives = {t: cls(self.c, config, self.device, self.print) for t, cls in OBJECTIVES.items()}
         self.ema = EMA(self.c.backbone, config.ema_decay)
         self.state = TrainState()

@@ -144,7 +144,8 @@ def default_backbones(device: str | torch.device = "cpu", dino_path=None, clip_b
     (sa_0_4_vit_l_14_linear.pth), ``raft-things`` (raft-things.pth), ``amt-s`` (amt-s.pth),
     ``musiq-spaq`` (musiq_spaq_ckpt-358bb6af.pth), ``dreamsim-ensemble`` (the unzipped DreamSim
     ensemble folder; its DINO trunk is ``dino-vitb16``) and ``cotracker2`` (cotracker2.pth). AMT-S and
-    CoTracker2 also need their code: ``$KINEMA_AMT_SRC`` and ``$KINEMA_COTRACKER_SRC`` (checkouts)."""
+    CoTracker2 also need their code: ``$KINEMA_AMT_SRC`` and ``$KINEMA_COTRACKER_SRC`` (checkouts);
+    MUSIQ needs pyiqa's (an installed ``pyiqa`` or a checkout in ``$KINEMA_PYIQA_SRC``)."""
     b = VBenchBackbones()
 
     def dino():

@@ -52,22 +52,18 @@ def rescale_guidance(x_cfg: Tensor, x_cond: Tensor, phi: float) -> Tensor:
     return phi * x_cfg * (std_cond / std_cfg) + (1.0 - phi) * x_cfg
 
 
-def cfg_variants(cond: ConditionBatch, guide_image: bool, guide_text: bool,
-                 guide_plan: bool = False) -> list[ConditionBatch]:
-    """The condition variants one guided step needs, conditional first, the zero-plan one last.
+NESTED: tuple[str, ...] = ("text", "image")  # dual guidance: each drops on top of the one before
 
-    both: [full, image-only, none]; text only: [full, no text]; image only: [full, no image];
-    then ``guide_plan`` appends [zero plan].
-    """
-    plan = [cond.drop_plan()] if guide_plan else []
-    if guide_image and guide_text:
-        no_text = cond.drop_text()
-        return [cond, no_text, no_text.drop_image()] + plan
-    if guide_text:
-        return [cond, cond.drop_text()] + plan
-    if guide_image:
-        return [cond, cond.drop_image()] + plan
-    return [cond] + plan
+
+def cfg_variants(cond: ConditionBatch, guided) -> list[ConditionBatch]:
+    """The condition variants one guided step needs for the set of ``guided`` names, conditional first:
+    the :data:`NESTED` names dropped one on top of the other (both: [full, no text, none]; one:
+    [full, without it]), then each independent name (e.g. "plan": [zero plan]) dropped alone."""
+    out = [cond]
+    for name in NESTED:
+        if name in guided:
+            out.append(out[-1].drop(name))
+    return out + [cond.drop(name) for name in sorted(set(guided) - set(NESTED))]
 
 
 class GuidedDenoiser:
@@ -112,13 +108,14 @@ class GuidedDenoiser:
         g_img, g_txt = guidance_weights(self.cfg, sigma, n_frames, progress)
         guide_image = cond.concat is not None and bool((g_img != 0).any())
         guide_text = cond.tokens is not None and bool((g_txt != 0).any())
-        guide_plan = cond.unplanned is not None and self.cfg.plan_scale != 1.0
-        variants = cfg_variants(cond, guide_image, guide_text, guide_plan)
+        guided = {n for n, on in (("image", guide_image), ("text", guide_text),
+                                  ("plan", "plan" in cond.nulls and self.cfg.plan_scale != 1.0)) if on}
+        variants = cfg_variants(cond, guided)
         if len(variants) == 1:
             return self.denoise(x, sigma, cond, **kw)
         preds = self._batched(x, sigma, variants, **kw)
         x_cfg = preds[0]
-        if guide_plan:
+        if "plan" in guided:
             d_zero = preds.pop()
             g_plan = plan_weight(self.cfg, sigma, progress).to(x.dtype)
             x_cfg = x_cfg + g_plan * (preds[0] - d_zero)

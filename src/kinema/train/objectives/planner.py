@@ -15,7 +15,7 @@ class PlannerObjective(Objective):
 
     @property
     def module(self):
-        return self.c.conditioner.planner if self.config.conditioner.reference == "planned" else None
+        return self.c.conditioner.planner
 
     def prepare(self, stage) -> None:
         if self.module is None:
