@@ -1,4 +1,4 @@
-"""The real-video loader with forked DataLoader workers: clips/s for 0 vs 2 workers, and that it ends.
+"""The real-video loader with DataLoader workers: clips/s for 0 vs 2 workers (fork and forkserver), and that it ends.
 
     .venv/bin/python benchmarks/real_loader_workers.py [--clips 300] [--repeats 3]
 
@@ -8,8 +8,9 @@ first frame shows at pts 1 (Xvid style) and every 10th + 5 a variable-frame-rate
 alternating 60 / 20 ms), the two kinds of real file issue 25 found decoding wrong; 2 garbage files
 stand in for files that break after the scan. ``kinema.data.scan`` writes the manifest (all
 clips must be kept), then ``VideoClipDataset`` (8 frames at 12 fps, random crop to 32x32) runs
-through a ``DataLoader`` (batch 4, the platform's default start method: fork on Linux), once
-with 0 and once with 2 workers, ``--repeats`` passes each, a fresh loader per pass so worker
+through a ``DataLoader`` (batch 4) with 0 workers, 2 workers started by a bare fork (what a
+DataLoader of one's own gets on Linux) and 2 started by forkserver (what kinema's own loaders use,
+``kinema.data.workers``), ``--repeats`` passes each, a fresh loader per pass so worker
 start-up is counted. Before the loaders start, the parent converts a frame through PyAV's shared
 (multi-threaded) swscale context, the state that used to deadlock forked workers
 (``avpriv_slicethread_free``); every loader has ``timeout=--timeout`` so a hang is reported as
@@ -83,9 +84,12 @@ def make_clips(folder: Path, n: int) -> dict[str, int]:
     return kinds
 
 
-def one_pass(dataset: VideoClipDataset, workers: int, timeout: float) -> tuple[float, int, int, str]:
+def one_pass(dataset: VideoClipDataset, workers: int, start: str | None,
+             timeout: float) -> tuple[float, int, int, str]:
     """(clips/s, items, fallbacks, error or "") for one fresh loader, start-up included."""
-    loader = DataLoader(dataset, batch_size=4, num_workers=workers, timeout=timeout if workers else 0)
+    context = multiprocessing.get_context(start) if workers else None
+    loader = DataLoader(dataset, batch_size=4, num_workers=workers, timeout=timeout if workers else 0,
+                        multiprocessing_context=context)
     start, items, retries = time.perf_counter(), 0, 0
     try:
         for batch in loader:
@@ -124,18 +128,18 @@ def main() -> int:
         dataset = VideoClipDataset(summary.kept + bad, frames=8, size=(32, 32), fps=12.0, crop="random", seed=0)
         frame = av.VideoFrame.from_ndarray(np.zeros((40, 56, 3), np.uint8), format="rgb24").reformat(format="yuv420p")
         frame.to_ndarray(format="rgb24")  # PyAV's shared, threaded swscale context now exists in the parent
-        for workers in (0, 2):
-            passes = [one_pass(dataset, workers, args.timeout) for _ in range(args.repeats)]
+        for workers, start in ((0, None), (2, "fork"), (2, "forkserver")):
+            passes = [one_pass(dataset, workers, start, args.timeout) for _ in range(args.repeats)]
             errors = [p[3] for p in passes if p[3]]
             done = not errors and all(p[1] == len(dataset) for p in passes)
             failed |= not done
             rate = statistics.median(p[0] for p in passes)
-            rows.append((workers, rate, min(p[0] for p in passes), max(p[0] for p in passes), passes[0][1],
+            rows.append((workers, start or "-", rate, min(p[0] for p in passes), max(p[0] for p in passes), passes[0][1],
                          passes[0][2], "yes" if done else f"NO: {errors[0] if errors else 'items missing'}"))
-            print(f"workers={workers}: median {rate:.1f} clips/s, {passes[0][1]} items, "
+            print(f"workers={workers} ({start}): median {rate:.1f} clips/s, {passes[0][1]} items, "
                   f"{passes[0][2]} fallbacks, completed: {rows[-1][-1]}")
     lines = [
-        "# Real-video loader with forked workers",
+        "# Real-video loader with DataLoader workers",
         "",
         f"`.venv/bin/python benchmarks/real_loader_workers.py --clips {args.clips} --repeats {args.repeats}` "
         f"({datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC).",
@@ -143,7 +147,7 @@ def main() -> int:
         f"{args.clips} synthetic clips, 64x48, 24 frames: " + ", ".join(f"{v} {k}" for k, v in kinds.items())
         + f"; written in {make_s:.1f} s, scanned in {scan_s:.1f} s (all kept). Dataset: the {args.clips} records "
         "+ 2 records pointing at a garbage file; 8 frames at 12 fps, random crop 32x32; batch 4; "
-        f"start method `{multiprocessing.get_start_method()}`; a fresh loader per pass (worker start-up counted); "
+        "a fresh loader per pass (worker start-up counted); "
         f"median of {args.repeats} passes; the parent used PyAV's threaded swscale context before the loaders.",
         "",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs "
@@ -151,10 +155,16 @@ def main() -> int:
         f"Python {platform.python_version()}, torch {torch.__version__}, PyAV {av.__version__} "
         f"(FFmpeg {av.ffmpeg_version_info}).",
         "",
-        "| DataLoader workers | clips/s (median) | min | max | items per pass | fallbacks (bad files) | completed |",
-        "|---:|---:|---:|---:|---:|---:|---|",
+        "| DataLoader workers | start method | clips/s (median) | min | max | items per pass | fallbacks (bad files) "
+        "| completed |",
+        "|---:|---|---:|---:|---:|---:|---:|---|",
     ]
-    lines += [f"| {w} | {med:.1f} | {lo:.1f} | {hi:.1f} | {n} | {r} | {ok} |" for w, med, lo, hi, n, r, ok in rows]
+    lines += [f"| {w} | {m} | {med:.1f} | {lo:.1f} | {hi:.1f} | {n} | {r} | {ok} |"
+              for w, m, med, lo, hi, n, r, ok in rows]
+    lines += ["", "forkserver starts each worker from a fresh interpreter (torch and kinema imported again, a few "
+              "seconds per pass here); the trainer's loader keeps its workers (`persistent_workers`), so a run pays "
+              "that once. A bare fork is faster to start but inherits the parent's FFmpeg state, which once crashed "
+              "a worker in the test suite (SIGSEGV); kinema's own loaders use forkserver (`kinema.data.workers`)."]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

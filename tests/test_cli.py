@@ -270,3 +270,9 @@ def test_info_summary_of_the_default_model_names_figures_and_recipe(capsys):
     assert code == 0 and len(out.splitlines()) <= 12
     for needle in ("image-to-video", "M parameters", "64x64, 16 frames", "first frame", "FD_inf", "recipe", "--json"):
         assert needle in out, needle
+
+
+def test_info_summary_leaves_out_a_missing_fps():
+    from kinema.model_info import _trained
+
+    assert _trained({"video": {"size": [64, 64], "frames": 16}}, {}) == "64x64, 16 frames"

@@ -311,3 +311,11 @@ def test_flicker_is_listed_and_reported_on_the_0_255_scale(tmp_path, capsys):
     assert main(["eval", "list"]) == 0
     line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("flicker "))
     assert "0..255" in line and "/ 255" not in line
+
+
+def test_non_finite_values_inside_arrays_get_the_note():
+    import numpy as np
+
+    from kinema.eval.run.report import _has_non_finite
+
+    assert _has_non_finite({"a": np.array([1.0, np.inf])}) and not _has_non_finite({"a": np.array([1.0, 2.0])})

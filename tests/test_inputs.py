@@ -152,3 +152,10 @@ def test_the_missing_text_encoder_message_names_a_setting_that_exists(monkeypatc
     assert "--text null" not in message
     override = message.split("--set ")[1].rstrip(")")
     assert load_config("toy", [override]).conditioner.text_encoder == "null:384"
+
+
+def test_a_png_folder_may_have_a_dot_in_its_name(tmp_path):
+    """A trailing / asks for a folder of PNG frames, whatever the folder's name looks like."""
+    from kinema.cli import _check_output
+
+    _check_output(str(tmp_path / "out.v1") + "/", None, None)

@@ -268,7 +268,7 @@ def _check_output(output: str, fmt: str | None, frames: int | None) -> None:
                           f"folder of PNG frames, add --format png or end it with /")
     if folder and fmt not in (None, "png"):
         raise KinemaError(f"-o {output!r} is a folder (PNG frames) but --format {fmt} names a single file")
-    detect_format(path, fmt)  # a contradicting --format -> one line naming both
+    detect_format(path, "png" if folder else fmt)  # a contradicting --format -> one line naming both
     if path.suffix.lower() == ".png" and frames != 1:
         raise KinemaError(f"-o {output!r} names a single PNG image but a video has several frames: "
                           f"use a folder ({path.with_suffix('')}/) or --frames 1")

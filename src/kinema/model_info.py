@@ -68,7 +68,8 @@ def _trained(config: dict, info: dict) -> str:
         return ""
     w, h = video.get("size", ["?", "?"])
     source = data.get("source")
-    text = f"{w}x{h}, {video.get('frames', '?')} frames at {video.get('fps', '?'):g} fps"
+    fps = video.get("fps")
+    text = f"{w}x{h}, {video.get('frames', '?')} frames" + (f" at {fps:g} fps" if isinstance(fps, (int, float)) else "")
     text += f" on {'kinema world (procedural clips)' if source == 'world' else source}" if source else ""
     if "steps" in info:
         text += f"; {info['steps']:,} steps"

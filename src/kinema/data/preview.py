@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 
 from kinema.config import check_range
 from kinema.data.real.clip_dataset import read_image_uint8
-from kinema.data.real.decode import decode_frames
+from kinema.data.real.decode import decode_frames, grid_rate
 from kinema.data.real.geometry import fit_frames
 from kinema.data.real.records import VideoRecord
 from kinema.data.real.sources import load_records
@@ -40,8 +40,7 @@ def _clip_frames(rec: VideoRecord, count: int) -> np.ndarray:
         return read_image_uint8(rec.path)
     if not (rec.fps and rec.frames):
         info = probe_video(rec.path)
-        rec = rec.replace(fps=info.frames / info.duration if (info.vfr and info.duration > 0) else info.fps,
-                          frames=info.frames)
+        rec = rec.replace(fps=grid_rate(info), frames=info.frames)
     first, stop = rec.window()
     indices = np.linspace(first, max(first, stop - 1), count).round().astype(int).tolist()
     return decode_frames(rec.path, indices, rec.fps)

@@ -72,7 +72,7 @@ class GenerationRequest:
         None, "motion-plan guidance scale (models with a motion planner; 1 = off; default: the model's)",
         type=float, bench=_MODELS)
     guidance_ramp: tuple[float, float] | None = option(  # per-frame (min, max) as in SVD
-        None, "MIN,MAX per-frame image guidance ramp (SVD style); replaces --image-guidance", parse=parse_pair)
+        None, "MIN,MAX per-frame image guidance ramp (SVD style); sets the image guidance, so not with --image-guidance", parse=parse_pair)
     guidance_rescale: float = 0.0
     noise_prior: str | None = option(  # a name in NOISE_PRIORS (None = the model's default; "iid" for text-to-video)
         None, "iid | mixed | lowfreq | image_noise (default: the model's; iid for --text-only); lowfreq and "

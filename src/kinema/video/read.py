@@ -17,6 +17,7 @@ from PIL import Image, ImageSequence
 from kinema.errors import InputError
 from kinema.video.convert import frame_to_rgb
 from kinema.video.formats import png_frames
+from kinema.video.inputs import _one_line
 from kinema.video.metadata import PNG_FPS_KEY
 
 DEFAULT_PNG_FPS = 24.0  # frame rate assumed for a PNG sequence that does not record one
@@ -31,10 +32,6 @@ class VideoInfo:
     duration: float  # seconds = frames / fps for constant frame rate
     codec: str  # e.g. "h264", "vp9", "gif", "png"
     vfr: bool  # True when frame intervals vary (variable frame rate)
-
-
-def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split()) or type(e).__name__
 
 
 def _check_path(path: Path) -> None:

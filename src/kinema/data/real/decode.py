@@ -28,16 +28,13 @@ import numpy as np
 from kinema.errors import InputError
 from kinema.video import VideoInfo, read_video
 from kinema.video.convert import frame_to_rgb
+from kinema.video.inputs import _one_line
 
 _PILLOW_SUFFIXES = (".gif", ".png")
 
 
 def _fail(path: Path, why: str) -> InputError:
     return InputError(f"cannot read video {path}: {why}")
-
-
-def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split()) or type(e).__name__
 
 
 def _open(path: Path):
@@ -153,9 +150,9 @@ def _take(ticks: Iterator[tuple[int, Any]], wanted: set[int]) -> tuple[dict[int,
     """The frames at ``wanted`` ticks and the last tick seen; None when the first tick is already
     past the first wanted one (a seek landed too late)."""
     out: dict[int, Any] = {}
-    last = None
+    last, first = None, min(wanted)
     for tick, frame in ticks:
-        if last is None and tick > min(wanted):
+        if last is None and tick > first:
             return None
         last = tick
         if tick in wanted:

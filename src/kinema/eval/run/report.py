@@ -74,6 +74,8 @@ def _has_non_finite(value) -> bool:
         return any(_has_non_finite(v) for v in value.values())
     if isinstance(value, (list, tuple)):
         return any(_has_non_finite(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind == "f" and not bool(np.isfinite(value).all())
     return isinstance(value, (float, np.floating)) and not math.isfinite(value)
 
 
