@@ -266,7 +266,7 @@ def test_a_run_can_start_from_a_trained_model(tmp_path):
 
 def test_train_noise_mixed_shares_the_noise_of_clips_with_a_known_frame_only(tmp_path):
     from kinema.errors import ConfigError
-    from kinema.train.loop import training_eps
+    from kinema.train.objectives import training_eps
 
     latents, gen = torch.zeros(2, 3, 4, 8, 8), torch.Generator().manual_seed(0)
     mask = torch.tensor([[1.0, 0, 0, 0], [0, 0, 0, 0]])  # clip 0 knows its first frame, clip 1 is text-only

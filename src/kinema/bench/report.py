@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kinema.eval.run.report import strict_json as json_safe  # one spelling of non-finite values
+
 ROWS: tuple[tuple[str, str, str], ...] = (  # (summary key, row label, format)
     ("first_frame_psnr", "first-frame PSNR (dB) ↑", "{:.2f}"),
     ("first_frame_ssim", "first-frame SSIM ↑", "{:.4f}"),
@@ -31,19 +33,6 @@ ROWS: tuple[tuple[str, str, str], ...] = (  # (summary key, row label, format)
     ("peak_rss_mib", "peak RSS during generation (MiB)", "{:.0f}"),
     ("peak_gpu_mib", "peak GPU memory (MiB)", "{:.0f}"),
 )
-
-
-def json_safe(value):
-    """Replace non-finite floats (and numpy scalars) so the report is strict JSON."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, (np.floating, np.integer)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return value
 
 
 def _cell(value, fmt: str) -> str:

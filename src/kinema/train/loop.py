@@ -36,7 +36,7 @@ from kinema.train.data import batch_iterator, build_stage_dataset
 from kinema.train.ema import EMA
 from kinema.train.interrupt import StopRequest
 from kinema.train.logger import RunLogger
-from kinema.train.objectives import OBJECTIVES, Objective, add_lora, training_eps  # noqa: F401 - training_eps re-exported
+from kinema.train.objectives import OBJECTIVES, Objective, add_lora
 from kinema.train.optim import build_optimizer, load_optimizer_state_full, optimizer_state_full, set_lr, warmup_factor
 
 

@@ -55,8 +55,8 @@ def strict_json(value):
     Strict JSON (RFC 8259) has no infinity, and ``json.dumps`` would write a bare ``Infinity`` that
     most parsers reject. PSNR of identical frames is +inf by definition (scikit-image and
     torchmetrics return inf too), so it is kept as a value rather than dropped to ``null``, which
-    would read as "missing"; ``float("inf")`` and pandas' ``to_numeric`` read the strings back, and
-    ``kinema bench`` reports use the same spelling.
+    would read as "missing"; ``float("inf")`` and pandas' ``to_numeric`` read the strings back; ``kinema bench`` reports
+    use this function too.
     """
     if isinstance(value, dict):
         return {str(k): strict_json(v) for k, v in value.items()}
